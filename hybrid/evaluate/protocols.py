@@ -1,0 +1,84 @@
+"""The contract every pillar plugs into: Task, Method, and how metrics are declared."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol, runtime_checkable
+
+Family = Literal["hybrid", "deep", "compressed-deep"]
+FAMILIES: tuple[str, ...] = ("hybrid", "deep", "compressed-deep")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric a task reports.
+
+    Attributes:
+        name: key in the metrics dict (``"r2_extrap"``).
+        label: axis/table label (``"R^2 outside the training range"``).
+        higher_is_better: direction of improvement.
+        target: the level that counts as reached, for samples-to-target tables
+            (``None``: the metric gets curves but no target column).
+    """
+
+    name: str
+    label: str
+    higher_is_better: bool = True
+    target: float | None = None
+
+    def reached(self, value: float) -> bool:
+        """True if ``value`` meets the target (False when there is no target or NaN)."""
+        if self.target is None or value != value:
+            return False
+        return value >= self.target if self.higher_is_better else value <= self.target
+
+
+@runtime_checkable
+class Method(Protocol):
+    """A trainable method, scikit-learn style.
+
+    Constructed with hyper-parameters only; ``fit(train)`` learns (state in attributes
+    ending in ``_``) and returns ``self``. How it is queried (``predict``, ``answer``,
+    ``act``) is the business of the task that scores it. ``family`` says what it is.
+    """
+
+    family: str
+
+    def fit(self, train: Any) -> Method:  # pragma: no cover - protocol
+        """Learn from the task's training set and return self."""
+        ...
+
+
+@runtime_checkable
+class Task(Protocol):
+    """A benchmark: draws data and scores fitted methods. It never trains anything.
+
+    Attributes:
+        name: registry name.
+        metrics: the metrics ``score`` returns, first one primary.
+    """
+
+    name: str
+    metrics: tuple[MetricSpec, ...]
+
+    def params(self) -> dict[str, Any]:  # pragma: no cover - protocol
+        """The task's configuration (JSON-able); part of every run's identity."""
+        ...
+
+    def train_set(self, n: int, seed: int) -> Any:  # pragma: no cover - protocol
+        """The training set of size ``n`` for ``seed``."""
+        ...
+
+    def test_set(self, seed: int) -> Any:  # pragma: no cover - protocol
+        """The test set for ``seed`` (may include several splits)."""
+        ...
+
+    def score(self, method: Method, test: Any) -> dict[str, Any]:  # pragma: no cover
+        """Score a fitted method: ``{metric name: float}``, plus an optional ``"details"``.
+
+        Runs inside the meter's ``inference`` phase: put here what the method must
+        compute (predictions, answers, actions). A task may also define
+        ``audit(method, test)`` with the same return shape, run after the phase, for
+        checks that are the evaluator's work, not the method's (e.g. sympy equality).
+        """
+        ...

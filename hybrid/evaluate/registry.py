@@ -1,0 +1,134 @@
+"""Registry of tasks and of the methods that apply to each.
+
+Built-in pillars register themselves when their ``hybrid.<pillar>.register`` module
+is imported. Your own tasks and methods register the same way from any module; name
+that module in the ``HYBRID_PLUGINS`` environment variable (comma-separated) or in an
+installed package's ``hybrid.plugins`` entry point, and worker processes (local pool
+or Ray) will load it too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+from hybrid.evaluate.protocols import FAMILIES, Method, Task
+
+BUILTIN_MODULES = ("hybrid.regression.register",)
+
+
+@dataclass(frozen=True)
+class TaskEntry:
+    """A registered task: ``factory(**params) -> Task``."""
+
+    name: str
+    factory: Callable[..., Task]
+    description: str
+    quick_sizes: tuple[int, ...] = (8, 32, 128)
+    quick_seeds: int = 2
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """A registered method: ``factory(task, seed=..., device=..., **params) -> Method``."""
+
+    name: str
+    factory: Callable[..., Method]
+    family: str
+    tasks: tuple[str, ...]
+    description: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+_TASKS: dict[str, TaskEntry] = {}
+_METHODS: dict[str, MethodEntry] = {}
+_loaded = False
+
+
+def register_task(
+    name: str,
+    factory: Callable[..., Task],
+    description: str,
+    *,
+    quick_sizes: tuple[int, ...] = (8, 32, 128),
+    quick_seeds: int = 2,
+) -> None:
+    """Register a task under ``name``; ``quick_sizes``/``quick_seeds`` drive ``compare --quick``."""
+    if not name or not isinstance(name, str):
+        raise ValueError("task name must be a non-empty string")
+    _TASKS[name] = TaskEntry(name, factory, description, tuple(quick_sizes), int(quick_seeds))
+
+
+def register_method(
+    name: str,
+    factory: Callable[..., Method],
+    *,
+    family: str,
+    tasks: tuple[str, ...] | list[str],
+    description: str,
+    defaults: dict[str, Any] | None = None,
+) -> None:
+    """Register a method for the given tasks; ``family`` is ``hybrid``, ``deep`` or ``compressed-deep``."""
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    _METHODS[name] = MethodEntry(name, factory, family, tuple(tasks), description, dict(defaults or {}))
+
+
+def load_plugins() -> None:
+    """Import built-in pillars, ``HYBRID_PLUGINS`` modules and ``hybrid.plugins`` entry points (once)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    for module in filter(None, (m.strip() for m in os.environ.get("HYBRID_PLUGINS", "").split(","))):
+        importlib.import_module(module)
+    for ep in metadata.entry_points(group="hybrid.plugins"):
+        ep.load()
+
+
+def tasks() -> dict[str, TaskEntry]:
+    """All registered tasks by name."""
+    load_plugins()
+    return dict(_TASKS)
+
+
+def methods_for(task: str) -> dict[str, MethodEntry]:
+    """The registered methods that apply to ``task``, by name."""
+    load_plugins()
+    return {name: m for name, m in _METHODS.items() if task in m.tasks}
+
+
+def get_task(name: str) -> TaskEntry:
+    """The task entry called ``name``.
+
+    Raises:
+        ValueError: naming the unknown task and the known ones.
+    """
+    load_plugins()
+    if name not in _TASKS:
+        raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(_TASKS)) or 'none'}")
+    return _TASKS[name]
+
+
+def get_method(name: str, task: str | None = None) -> MethodEntry:
+    """The method entry called ``name``, checked to apply to ``task`` if given.
+
+    Raises:
+        ValueError: naming the unknown method, or the task it does not apply to.
+    """
+    load_plugins()
+    if name not in _METHODS:
+        raise ValueError(
+            f"unknown method {name!r}; known methods: {', '.join(sorted(_METHODS)) or 'none'}"
+        )
+    entry = _METHODS[name]
+    if task is not None and task not in entry.tasks:
+        applicable = ", ".join(sorted(methods_for(task))) or "none"
+        raise ValueError(f"method {name!r} does not apply to task {task!r}; it takes: {applicable}")
+    return entry

@@ -1,0 +1,279 @@
+"""Sweeps: the grid task x method x n_train x seed, run locally or on Ray.
+
+Each run is executed by :func:`execute_run` — build the task and the method from the
+registry, draw the data, fit under the meter's ``train`` phase, score under its
+``inference`` phase — in a worker process (local pool), on a Ray worker, or inline
+(``jobs=1``). The parent writes each finished run to the store at once; runs already
+stored are skipped, so an interrupted sweep resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import socket
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from hybrid.evaluate.meter import Meter
+from hybrid.evaluate.registry import get_method, get_task, load_plugins, methods_for
+from hybrid.evaluate.store import ResultStore, RunConfig, RunRecord
+
+BACKENDS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a sweep did: runs executed now, skipped as already stored, and failed."""
+
+    ran: int
+    skipped: int
+    failed: int
+
+
+def plan_grid(
+    tasks: Sequence[str],
+    methods: Sequence[str] | None,
+    sizes: Sequence[int],
+    seeds: int | Sequence[int],
+    device: str,
+    *,
+    task_params: dict[str, dict[str, Any]] | None = None,
+    method_params: dict[str, dict[str, Any]] | None = None,
+) -> list[RunConfig]:
+    """Expand the grid into run configs.
+
+    Args:
+        tasks: task names.
+        methods: method names, or ``None`` for every method registered for each task.
+        sizes: training-set sizes (positive integers).
+        seeds: a count (seeds ``0..k-1``) or an explicit list.
+        device: a resolved device string.
+        task_params: per-task constructor parameters.
+        method_params: per-method hyper-parameters (override the registered defaults).
+
+    Raises:
+        ValueError: on unknown tasks or methods, a method that does not apply to a
+            task, or sizes/seeds that are not positive.
+    """
+    sizes = [int(n) for n in sizes]
+    if not sizes or any(n <= 0 for n in sizes):
+        raise ValueError(f"sizes must be positive integers, got {list(sizes)}")
+    if isinstance(seeds, int):
+        if seeds <= 0:
+            raise ValueError(f"seeds must be a positive count, got {seeds}")
+        seed_list = list(range(seeds))
+    else:
+        seed_list = [int(s) for s in seeds]
+        if not seed_list or any(s < 0 for s in seed_list):
+            raise ValueError(f"seeds must be non-negative integers, got {seed_list}")
+    task_params = task_params or {}
+    method_params = method_params or {}
+    configs: list[RunConfig] = []
+    for task_name in tasks:
+        entry = get_task(task_name)
+        task = entry.factory(**task_params.get(task_name, {}))
+        names = list(methods) if methods else sorted(methods_for(task_name))
+        if not names:
+            raise ValueError(f"no methods are registered for task {task_name!r}")
+        for method_name in names:
+            m = get_method(method_name, task_name)
+            params = {**m.defaults, **method_params.get(method_name, {})}
+            for n in sizes:
+                for seed in seed_list:
+                    configs.append(
+                        RunConfig(
+                            task=task_name,
+                            task_params=task.params(),
+                            method=method_name,
+                            method_params=params,
+                            family=m.family,
+                            n_train=n,
+                            seed=seed,
+                            device=device,
+                        )
+                    )
+    unique = {c.key(): c for c in configs}
+    return list(unique.values())
+
+
+def execute_run(config: RunConfig, *, track_energy: bool = True, count_flops: bool = True) -> RunRecord:
+    """Execute one run and return its record; an exception becomes a ``failed`` record."""
+    load_plugins()
+    host = socket.gethostname()
+    try:
+        task = get_task(config.task).factory(**config.task_params)
+        entry = get_method(config.method, config.task)
+        method = entry.factory(task, seed=config.seed, device=config.device, **config.method_params)
+        train = task.train_set(config.n_train, config.seed)
+        test = task.test_set(config.seed)
+        meter = Meter(config.device, count_flops=count_flops, track_energy=track_energy)
+        with meter.phase("train"):
+            method.fit(train)
+        with meter.phase("inference"):
+            scores = dict(task.score(method, test))
+        details = {"score": scores.pop("details", None)}
+        audit = getattr(task, "audit", None)
+        if audit is not None:  # evaluator-side checks, outside the method's metered cost
+            checks = dict(audit(method, test))
+            details["audit"] = checks.pop("details", None)
+            scores.update(checks)
+        return RunRecord(
+            config=config,
+            status="ok",
+            metrics={k: float(v) for k, v in scores.items()},
+            train=meter.phases["train"].to_dict(),
+            inference=meter.phases["inference"].to_dict(),
+            details=details,
+            host=host,
+            finished_at=time.time(),
+        )
+    except Exception as exc:
+        tb = traceback.format_exc(limit=-8)
+        return RunRecord(
+            config=config,
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}\n{tb}",
+            host=host,
+            finished_at=time.time(),
+        )
+
+
+def _init_worker(threads: int) -> None:
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _execute_in_worker(config: RunConfig, track_energy: bool, count_flops: bool) -> RunRecord:
+    return execute_run(config, track_energy=track_energy, count_flops=count_flops)
+
+
+def run_sweep(
+    configs: Iterable[RunConfig],
+    store: ResultStore,
+    *,
+    backend: str = "local",
+    jobs: int | None = None,
+    ray_address: str | None = None,
+    track_energy: bool = True,
+    count_flops: bool = True,
+    progress: bool = True,
+) -> SweepOutcome:
+    """Run every config not already stored, writing each record as it finishes.
+
+    Args:
+        configs: the runs (from :func:`plan_grid`).
+        store: where records go.
+        backend: ``"local"`` (process pool; ``jobs=1`` runs inline) or ``"ray"``.
+        jobs: parallel runs (default: CPU count; on Ray, the CPUs of a local cluster).
+        ray_address: a Ray cluster's address (``None`` starts a local Ray).
+        track_energy: measure energy with CodeCarbon.
+        count_flops: count torch FLOPs.
+        progress: show a progress bar.
+
+    Returns:
+        What was run, skipped and failed.
+
+    Raises:
+        ValueError: on an unknown backend or ``jobs < 1``.
+        KeyboardInterrupt: passed on after pending runs are cancelled; finished runs
+            are already stored.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    jobs = os.cpu_count() or 1 if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    configs = list(configs)
+    done = store.done_keys()
+    todo = [c for c in configs if c.key() not in done]
+    skipped = len(configs) - len(todo)
+    failed = 0
+    bar = tqdm(total=len(configs), initial=skipped, desc="runs", unit="run", disable=not progress)
+
+    def finish(record: RunRecord) -> None:
+        nonlocal failed
+        store.put(record)
+        failed += record.status != "ok"
+        bar.set_postfix_str(f"{record.config.method} n={record.config.n_train} {record.status}")
+        bar.update(1)
+
+    try:
+        if not todo:
+            pass
+        elif backend == "ray":
+            _run_on_ray(todo, finish, jobs, ray_address, track_energy, count_flops)
+        elif jobs == 1:
+            for config in todo:
+                finish(execute_run(config, track_energy=track_energy, count_flops=count_flops))
+        else:
+            _run_on_pool(todo, finish, jobs, track_energy, count_flops)
+    finally:
+        bar.close()
+    return SweepOutcome(ran=len(todo), skipped=skipped, failed=failed)
+
+
+def _run_on_pool(todo, finish, jobs, track_energy, count_flops) -> None:
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    pool = cf.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads,),
+    )
+    try:
+        futures = [pool.submit(_execute_in_worker, c, track_energy, count_flops) for c in todo]
+        for fut in cf.as_completed(futures):
+            finish(fut.result())
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise
+    pool.shutdown(wait=True)
+
+
+def _run_on_ray(todo, finish, jobs, address, track_energy, count_flops) -> None:
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(
+            "backend 'ray' needs Ray: pip install 'hybrid-toolkit[cluster]'"
+        ) from None
+    env = {k: os.environ[k] for k in ("HYBRID_PLUGINS", "HYBRID_CO2_COUNTRY") if k in os.environ}
+    started_here = not ray.is_initialized()
+    if started_here:
+        kwargs: dict[str, Any] = {
+            "include_dashboard": False,
+            "log_to_driver": False,
+            "runtime_env": {"env_vars": env} if env else None,
+        }
+        if address:
+            ray.init(address=address, **kwargs)
+        else:
+            ray.init(num_cpus=jobs, **kwargs)
+    remote = ray.remote(num_cpus=1)(_execute_in_worker)
+    pending = {remote.remote(c, track_energy, count_flops): c for c in todo}
+    try:
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            for ref in ready:
+                pending.pop(ref)
+                finish(ray.get(ref))
+    except BaseException:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        if started_here:
+            ray.shutdown()

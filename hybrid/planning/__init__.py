@@ -1,0 +1,1 @@
+"""Perception-to-search agents (planning pillar)."""

@@ -1,0 +1,167 @@
+"""The power-law physics task: FSReD formulas that are products of powers of their variables."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hybrid.evaluate.protocols import MetricSpec
+from symbolic.regression import is_exact_recovery
+from tasks.feynman import (
+    FeynmanEquation,
+    RegressionProblem,
+    extrapolation_ranges,
+    get_equation,
+    power_law_equations,
+    sample_equation,
+)
+
+#: A spread of the power laws: 1 to 5 variables, half-integer exponents, constants with
+#: pi, a negative sign. The ``powerlaw`` task uses these; ``powerlaw-all`` uses all 38.
+REPRESENTATIVE = (
+    "I.12.2",  # Coulomb: q1 q2 / (4 pi eps r^2)
+    "I.14.3",  # m g z
+    "I.32.5",  # Larmor: q^2 a^2 / (6 pi eps c^3)
+    "I.39.22",  # ideal gas: n kb T / V
+    "I.47.23",  # speed of sound: sqrt(gamma p / rho)
+    "II.11.20",  # n p^2 E / (3 kb T)
+    "II.13.17",  # 2 I / (4 pi eps c^2 r)
+    "II.34.2",  # q v r / 2
+    "III.15.14",  # (h / 2 pi)^2 / (2 E d^2)
+    "III.19.51",  # -m q^4 / (2 (4 pi eps)^2 (h / 2 pi)^2 n^2)
+)
+
+
+@dataclass(frozen=True)
+class PowerLawTestSet:
+    """Test data per equation: in the training ranges and outside them."""
+
+    in_range: dict[str, RegressionProblem]
+    extrapolation: dict[str, RegressionProblem]
+
+
+def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Coefficient of determination; ``-inf`` for non-finite predictions."""
+    if not np.all(np.isfinite(y_pred)):
+        return float("-inf")
+    ss_res = float(np.sum((y_true - y_pred) ** 2))
+    ss_tot = float(np.sum((y_true - np.mean(y_true)) ** 2))
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else float("-inf"))
+
+
+class PowerLawTask:
+    """Recover power laws of physics from samples.
+
+    Args:
+        equations: FSReD ids, ``"representative"`` (:data:`REPRESENTATIVE`) or ``"all"``
+            (every power law in the table).
+        noise: relative noise on training outputs (``noise * rms(y)``).
+        n_test: test points per equation, in range and outside it.
+
+    Metrics (medians over equations, so one wild extrapolation does not swamp the rest):
+        ``r2_test``, ``r2_extrap``, and ``exact``: the share of equations whose formula
+        is sympy-equal to the truth (NaN for methods that return no formula).
+    """
+
+    name = "powerlaw"
+    metrics = (
+        MetricSpec("r2_extrap", "R^2 outside the training range (median)", True, 0.99),
+        MetricSpec("r2_test", "R^2 in range (median)", True, 0.99),
+        MetricSpec("exact", "share of formulas recovered exactly", True, 1.0),
+    )
+
+    def __init__(
+        self,
+        equations: str | Sequence[str] = "representative",
+        noise: float = 0.0,
+        n_test: int = 500,
+        name: str = "powerlaw",
+    ):
+        if isinstance(equations, str) and equations == "representative":
+            ids = list(REPRESENTATIVE)
+        elif isinstance(equations, str) and equations == "all":
+            ids = [eq.id for eq in power_law_equations()]
+        elif isinstance(equations, str):
+            raise ValueError(f"equations must be 'representative', 'all' or a list of ids, got {equations!r}")
+        else:
+            ids = list(equations)
+        if not ids:
+            raise ValueError("equations is empty")
+        if not np.isfinite(noise) or noise < 0:
+            raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+        if n_test < 2:
+            raise ValueError(f"n_test must be >= 2, got {n_test}")
+        self.equations: list[FeynmanEquation] = [get_equation(i) for i in ids]
+        self.noise = float(noise)
+        self.n_test = int(n_test)
+        self.name = name
+        self._equations_arg = equations if isinstance(equations, str) else list(ids)
+
+    def params(self) -> dict[str, Any]:
+        """The task's configuration."""
+        return {"equations": self._equations_arg, "noise": self.noise, "n_test": self.n_test, "name": self.name}
+
+    def _rng(self, eq: FeynmanEquation, seed: int, stream: int) -> np.random.Generator:
+        return np.random.default_rng([seed, zlib.crc32(eq.id.encode()), stream])
+
+    def train_set(self, n: int, seed: int) -> list[RegressionProblem]:
+        """``n`` noisy samples of each equation in its ranges.
+
+        The first ``n`` points are the same for every larger ``n`` at the same seed,
+        so sample-efficiency curves compare nested training sets.
+        """
+        problems = []
+        for eq in self.equations:
+            s = sample_equation(eq, n, self._rng(eq, seed, 0), noise=self.noise)
+            problems.append(RegressionProblem(eq.id, s.X, s.y, eq.variables))
+        return problems
+
+    def test_set(self, seed: int) -> PowerLawTestSet:
+        """Noise-free test points per equation: in range, and just outside every range."""
+        in_range, extrap = {}, {}
+        for eq in self.equations:
+            s = sample_equation(eq, self.n_test, self._rng(eq, seed, 1))
+            in_range[eq.id] = RegressionProblem(eq.id, s.X, s.y, eq.variables)
+            e = sample_equation(eq, self.n_test, self._rng(eq, seed, 2), ranges=extrapolation_ranges(eq))
+            extrap[eq.id] = RegressionProblem(eq.id, e.X, e.y, eq.variables)
+        return PowerLawTestSet(in_range, extrap)
+
+    def score(self, method, test: PowerLawTestSet) -> dict[str, Any]:
+        """R^2 in range and outside it, per equation and as medians (the method's inference)."""
+        details = {}
+        for eq in self.equations:
+            a, b = test.in_range[eq.id], test.extrapolation[eq.id]
+            details[eq.id] = {
+                "r2_test": r2_score(a.y, method.predict(eq.id, a.X)),
+                "r2_extrap": r2_score(b.y, method.predict(eq.id, b.X)),
+            }
+        return {
+            "r2_test": float(np.median([d["r2_test"] for d in details.values()])),
+            "r2_extrap": float(np.median([d["r2_extrap"] for d in details.values()])),
+            "details": details,
+        }
+
+    def audit(self, method, test: PowerLawTestSet) -> dict[str, Any]:
+        """Exact recovery, checked by the evaluator in sympy (not counted as the method's cost)."""
+        if not hasattr(method, "formula"):
+            return {"exact": float("nan")}
+        details, hits, checked = {}, 0, 0
+        for eq in self.equations:
+            formula = method.formula(eq.id)
+            if formula is None:
+                details[eq.id] = {"formula": None, "exact": False}
+                checked += 1
+                continue
+            ok = is_exact_recovery(
+                formula, eq.expression, check_points=test.in_range[eq.id].X[:20], variables=eq.variables
+            )
+            details[eq.id] = {"formula": str(formula), "exact": bool(ok)}
+            hits += ok
+            checked += 1
+        if all(d["formula"] is None for d in details.values()):
+            return {"exact": float("nan")}
+        return {"exact": hits / checked, "details": details}

@@ -1,0 +1,1 @@
+"""The NS-VQA pipeline (visual QA pillar)."""

@@ -1,0 +1,1 @@
+"""Perception nets, policy/value nets and deep-RL baselines (planning pillar)."""

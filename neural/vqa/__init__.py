@@ -1,0 +1,1 @@
+"""Scene parser, question parser and end-to-end baselines (visual QA pillar)."""

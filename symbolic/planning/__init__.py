@@ -1,0 +1,1 @@
+"""Tree search: MCTS (UCT, PUCT, Gumbel) and best-first search (planning pillar)."""

@@ -1,0 +1,1 @@
+"""The CLEVR functional-program DSL and its executor (visual QA pillar)."""

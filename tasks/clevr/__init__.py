@@ -1,0 +1,1 @@
+"""CLEVR-style scenes, renderer, templates and question generator (visual QA pillar)."""

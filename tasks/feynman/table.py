@@ -1,0 +1,233 @@
+"""The Feynman Symbolic Regression Database (FSReD) equation table.
+
+Reads FSReD's ``FeynmanEquations.csv`` as it is published (columns ``Filename``,
+``Number``, ``Output``, ``Formula``, ``# variables``, ``v1_name``, ``v1_low``,
+``v1_high``, ...) and turns each row into a :class:`FeynmanEquation` whose formula is a
+sympy expression.
+
+Formulas are parsed by walking Python's syntax tree against a whitelist (numbers,
+the row's own variable names, ``pi``, arithmetic and a fixed set of functions); the
+string is never evaluated, so a table from elsewhere is safe to load.
+
+The published table has known slips: several rows give a ``# variables`` count that
+disagrees with the variable names listed (``I.18.12`` says 2 and lists ``r, F,
+theta``). The listed names are what the formula uses, so they win; the slip is kept
+in :attr:`FeynmanEquation.declared_n_variables` for reference.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import functools
+import math
+from dataclasses import dataclass
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+
+import sympy
+
+#: Functions a formula may call, by the names FSReD uses.
+ALLOWED_FUNCTIONS: dict[str, sympy.FunctionClass | type] = {
+    "sqrt": sympy.sqrt,
+    "exp": sympy.exp,
+    "ln": sympy.log,
+    "log": sympy.log,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "tanh": sympy.tanh,
+    "arcsin": sympy.asin,
+    "arccos": sympy.acos,
+    "arctan": sympy.atan,
+    "asin": sympy.asin,
+    "acos": sympy.acos,
+    "atan": sympy.atan,
+}
+ALLOWED_CONSTANTS = {"pi": sympy.pi, "E": sympy.E}
+
+
+class FormulaError(ValueError):
+    """A formula string uses syntax or names outside the whitelist."""
+
+
+@dataclass(frozen=True)
+class FeynmanEquation:
+    """One row of the FSReD table.
+
+    Attributes:
+        id: the FSReD id, e.g. ``"I.12.2"``.
+        number: the row's ``Number`` column.
+        output: the output variable's name.
+        formula: the formula as written in the table.
+        variables: variable names, in the table's order (the order of ``X``'s columns).
+        ranges: ``(low, high)`` sampling range of each variable.
+        declared_n_variables: the table's ``# variables`` column, slips included.
+    """
+
+    id: str
+    number: int
+    output: str
+    formula: str
+    variables: tuple[str, ...]
+    ranges: tuple[tuple[float, float], ...]
+    declared_n_variables: int
+
+    @property
+    def symbols(self) -> tuple[sympy.Symbol, ...]:
+        """Sympy symbols of the variables; positive where the whole range is positive."""
+        return tuple(
+            sympy.Symbol(name, positive=True) if low > 0 else sympy.Symbol(name, real=True)
+            for name, (low, _) in zip(self.variables, self.ranges, strict=True)
+        )
+
+    @functools.cached_property
+    def expression(self) -> sympy.Expr:
+        """The formula as a sympy expression over :attr:`symbols`."""
+        return parse_formula(self.formula, dict(zip(self.variables, self.symbols, strict=True)))
+
+
+def parse_formula(text: str, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
+    """Parse an arithmetic formula into sympy without evaluating the string.
+
+    Args:
+        text: a formula in Python syntax, e.g. ``"q1*q2/(4*pi*epsilon*r**2)"``.
+        symbols: the names the formula may use, mapped to their sympy symbols.
+
+    Returns:
+        The sympy expression. Float literals that are integers become sympy Integers,
+        others exact Rationals of their decimal form (``0.5`` -> ``1/2``).
+
+    Raises:
+        FormulaError: on a syntax error, an unknown name, or any construct other than
+            numbers, names, ``+ - * / **``, unary minus and whitelisted function calls.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"formula must be a str, got {type(text).__name__}")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise FormulaError(f"formula {text!r} is not valid syntax: {exc.msg}") from None
+    return _to_sympy(tree.body, symbols, text)
+
+
+_BINARY = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+    ast.Pow: lambda a, b: a**b,
+}
+
+
+def _to_sympy(node: ast.AST, symbols: dict[str, sympy.Symbol], text: str) -> sympy.Expr:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        if isinstance(node.value, bool) or not math.isfinite(node.value):
+            raise FormulaError(f"formula {text!r}: constant {node.value!r} is not allowed")
+        return sympy.nsimplify(node.value, rational=True) if isinstance(
+            node.value, float
+        ) else sympy.Integer(node.value)
+    if isinstance(node, ast.Name):
+        if node.id in symbols:
+            return symbols[node.id]
+        if node.id in ALLOWED_CONSTANTS:
+            return ALLOWED_CONSTANTS[node.id]
+        raise FormulaError(f"formula {text!r}: unknown name {node.id!r}")
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left = _to_sympy(node.left, symbols, text)
+        right = _to_sympy(node.right, symbols, text)
+        return _BINARY[type(node.op)](left, right)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        operand = _to_sympy(node.operand, symbols, text)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.Call):
+        func = node.func
+        if not isinstance(func, ast.Name) or func.id not in ALLOWED_FUNCTIONS:
+            name = func.id if isinstance(func, ast.Name) else ast.dump(func)
+            raise FormulaError(f"formula {text!r}: function {name!r} is not allowed")
+        if node.keywords or len(node.args) != 1:
+            raise FormulaError(f"formula {text!r}: {func.id} takes exactly one argument")
+        return ALLOWED_FUNCTIONS[func.id](_to_sympy(node.args[0], symbols, text))
+    raise FormulaError(f"formula {text!r}: {type(node).__name__} is not allowed")
+
+
+def load_table(path: str | PathLike[str] | None = None) -> dict[str, FeynmanEquation]:
+    """Load an FSReD equation table.
+
+    Args:
+        path: a CSV in FSReD's layout; ``None`` loads the copy shipped with Hybrid.
+
+    Returns:
+        Equations keyed by FSReD id, in the table's order.
+
+    Raises:
+        ValueError: if a required column is missing, a range is not numeric or has
+            ``low > high``, or two rows share an id.
+    """
+    if path is None:
+        text = resources.files("tasks.feynman").joinpath("FeynmanEquations.csv").read_text()
+        source = "the shipped FeynmanEquations.csv"
+    else:
+        text = Path(path).read_text()
+        source = str(path)
+    rows = list(csv.DictReader(text.splitlines()))
+    required = {"Filename", "Output", "Formula", "v1_name", "v1_low", "v1_high"}
+    if not rows or not required <= set(rows[0]):
+        missing = sorted(required - set(rows[0] if rows else ()))
+        raise ValueError(f"{source}: not an FSReD table (missing columns {missing})")
+    table: dict[str, FeynmanEquation] = {}
+    for line, row in enumerate(rows, start=2):
+        eq = _row_to_equation(row, f"{source}, line {line}")
+        if eq.id in table:
+            raise ValueError(f"{source}, line {line}: duplicate equation id {eq.id!r}")
+        table[eq.id] = eq
+    return table
+
+
+def _row_to_equation(row: dict[str, str], where: str) -> FeynmanEquation:
+    names: list[str] = []
+    ranges: list[tuple[float, float]] = []
+    for i in range(1, 100):
+        name = (row.get(f"v{i}_name") or "").strip()
+        if not name:
+            if f"v{i}_name" not in row:
+                break
+            continue
+        try:
+            low, high = float(row[f"v{i}_low"]), float(row[f"v{i}_high"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: range of {name!r} is not numeric") from None
+        if not low <= high:
+            raise ValueError(f"{where}: range of {name!r} has low > high")
+        names.append(name)
+        ranges.append((low, high))
+    declared = (row.get("# variables") or "").strip()
+    number = (row.get("Number") or "").strip()
+    return FeynmanEquation(
+        id=row["Filename"].strip(),
+        number=int(float(number)) if number else 0,
+        output=row["Output"].strip(),
+        formula=row["Formula"].strip(),
+        variables=tuple(names),
+        ranges=tuple(ranges),
+        declared_n_variables=int(float(declared)) if declared else len(names),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def feynman_equations() -> dict[str, FeynmanEquation]:
+    """The shipped FSReD table (cached): equations keyed by id."""
+    return load_table()
+
+
+def get_equation(equation_id: str) -> FeynmanEquation:
+    """Return the shipped equation with FSReD id ``equation_id`` (e.g. ``"II.11.27"``).
+
+    Raises:
+        KeyError: naming the id when it is not in the table.
+    """
+    table = feynman_equations()
+    if equation_id not in table:
+        raise KeyError(f"no FSReD equation with id {equation_id!r}")
+    return table[equation_id]
