@@ -20,6 +20,7 @@ import functools
 import logging
 import os
 import resource
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -269,7 +270,9 @@ class Meter:
             ru1 = resource.getrusage(resource.RUSAGE_SELF)
             measure.cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
             hwm = _read_hwm_bytes() if hwm_reset else None
-            measure.peak_rss_bytes = hwm if hwm is not None else ru1.ru_maxrss * 1024
+            # ru_maxrss is KiB on Linux, bytes on macOS; it is the process's lifetime peak.
+            maxrss = ru1.ru_maxrss if sys.platform == "darwin" else ru1.ru_maxrss * 1024
+            measure.peak_rss_bytes = hwm if hwm is not None else maxrss
             if flop_mode is not None:
                 measure.flops_torch = float(flop_mode.total)
             if cuda and torch is not None:

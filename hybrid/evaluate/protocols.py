@@ -19,12 +19,17 @@ class MetricSpec:
         higher_is_better: direction of improvement.
         target: the level that counts as reached, for samples-to-target tables
             (``None``: the metric gets curves but no target column).
+        floor: plots draw values below this at it (R^2 can be -1e6 far outside the
+            data; the tables keep the true value).
+        ceiling: the largest possible value (R^2: 1); interval bands are cut there.
     """
 
     name: str
     label: str
     higher_is_better: bool = True
     target: float | None = None
+    floor: float | None = None
+    ceiling: float | None = None
 
     def reached(self, value: float) -> bool:
         """True if ``value`` meets the target (False when there is no target or NaN)."""

@@ -30,6 +30,7 @@ class TaskEntry:
     description: str
     quick_sizes: tuple[int, ...] = (8, 32, 128)
     quick_seeds: int = 2
+    in_quick: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,16 @@ def register_task(
     *,
     quick_sizes: tuple[int, ...] = (8, 32, 128),
     quick_seeds: int = 2,
+    in_quick: bool = True,
 ) -> None:
-    """Register a task under ``name``; ``quick_sizes``/``quick_seeds`` drive ``compare --quick``."""
+    """Register a task under ``name``.
+
+    ``quick_sizes``/``quick_seeds`` drive ``compare --quick``; ``in_quick=False`` leaves a
+    task out of it (a larger variant of a task that is already in).
+    """
     if not name or not isinstance(name, str):
         raise ValueError("task name must be a non-empty string")
-    _TASKS[name] = TaskEntry(name, factory, description, tuple(quick_sizes), int(quick_seeds))
+    _TASKS[name] = TaskEntry(name, factory, description, tuple(quick_sizes), int(quick_seeds), in_quick)
 
 
 def register_method(

@@ -237,7 +237,7 @@ def _run_on_pool(todo, finish, jobs, track_energy, count_flops) -> None:
             finish(fut.result())
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
         raise
     pool.shutdown(wait=True)

@@ -19,7 +19,7 @@ class PerProblemRegressor:
             and ``predict(X)`` (and ``sympy()`` if it returns formulas).
         family: the method family (``"hybrid"``, ``"deep"``).
 
-    Attributes (after ``fit``):
+    Attributes:
         models_: fitted regressors by problem id.
         errors_: ``{problem id: error text}`` for problems whose fit raised.
     """

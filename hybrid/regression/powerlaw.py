@@ -16,7 +16,7 @@ class PowerLawRegressor:
         max_denominator: largest denominator an exponent may snap to.
         significance: snap within this many standard errors of the fit.
 
-    Attributes (after ``fit``):
+    Attributes:
         fit_: the :class:`~symbolic.regression.PowerLawFit`.
         expression_: the recovered sympy expression.
 

@@ -69,9 +69,9 @@ class PowerLawTask:
 
     name = "powerlaw"
     metrics = (
-        MetricSpec("r2_extrap", "R^2 outside the training range (median)", True, 0.99),
-        MetricSpec("r2_test", "R^2 in range (median)", True, 0.99),
-        MetricSpec("exact", "share of formulas recovered exactly", True, 1.0),
+        MetricSpec("r2_extrap", "R^2 outside the training range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
+        MetricSpec("r2_test", "R^2 in range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
+        MetricSpec("exact", "share of formulas recovered exactly", True, 1.0, floor=0.0, ceiling=1.0),
     )
 
     def __init__(
@@ -111,8 +111,8 @@ class PowerLawTask:
     def train_set(self, n: int, seed: int) -> list[RegressionProblem]:
         """``n`` noisy samples of each equation in its ranges.
 
-        The first ``n`` points are the same for every larger ``n`` at the same seed,
-        so sample-efficiency curves compare nested training sets.
+        The first ``n`` inputs are the same for every larger ``n`` at the same seed, so
+        sample-efficiency curves compare nested inputs (with noise, the noise draws differ).
         """
         problems = []
         for eq in self.equations:

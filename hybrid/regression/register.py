@@ -40,9 +40,10 @@ register_task(
 register_task(
     "powerlaw-all",
     _powerlaw_all,
-    "all 38 power laws of the Feynman table (the same metrics)",
+    "all 38 power laws of the Feynman table (the same metrics; not in --quick)",
     quick_sizes=(8, 32),
     quick_seeds=1,
+    in_quick=False,
 )
 register_method(
     "powerlaw-lstsq",

@@ -120,7 +120,7 @@ class MLPRegressor:
     Each width's learning rates train at once as a :class:`StackedMLP`, each model with
     its own early stopping; the one with the lowest validation loss is kept.
 
-    Attributes (after ``fit``):
+    Attributes:
         net_: the trained stack; ``flat_`` its best weights; ``choice_`` the selected model.
         best_config_: ``{"width", "lr", "epochs", "val_loss"}`` of the selected network.
         search_: the same for every configuration tried.

@@ -147,7 +147,7 @@ def fit_power_law(
     rel_tol = max(significance * c_stderr, min_tolerance)
     magnitude = snap_constant(float(np.exp(log_c)), rel_tol)
     operations["snap_candidates"] += 13
-    constant = sign * (magnitude if magnitude is not None else sympy.Float(np.exp(log_c), 6))
+    constant = sympy.Integer(int(sign)) * (magnitude if magnitude is not None else sympy.Float(np.exp(log_c), 6))
 
     symbols = tuple(sympy.Symbol(name, positive=True) for name in names)
     expression = constant * sympy.Mul(*(s**a for s, a in zip(symbols, exponents, strict=True)))

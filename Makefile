@@ -1,0 +1,29 @@
+# Two entry points: `make demo` (the main job) and `make test` (the checks).
+# Both create .venv with whatever python3 is on PATH (3.10+), install torch 2.13.0 first
+# (the CPU build; any other torch pulls gigabytes of CUDA packages), then the project.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test venv clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+
+venv: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+
+demo: venv
+	$(BIN)/hybrid compare --quick --out results
+	@echo "open results/report.md"
+
+test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+	$(BIN)/mkdocs build --strict --quiet
+
+clean:
+	rm -rf $(VENV) results site

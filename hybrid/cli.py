@@ -1,0 +1,172 @@
+"""The ``hybrid`` command: list, compare, report.
+
+Bad input prints one line, ``hybrid: error: ...``, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        raise _UsageError(message)
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--sizes must be comma-separated integers, got {text!r}") from None
+    if not sizes or any(n <= 0 for n in sizes):
+        raise argparse.ArgumentTypeError(f"--sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def _positive(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{name} must be positive, got {value}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``hybrid`` command."""
+    parser = _Parser(prog="hybrid", description="Neuro-symbolic models measured against deep baselines.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub.add_parser("list", help="tasks and the methods that apply to each")
+
+    cmp = sub.add_parser("compare", help="run the grid task x method x n_train x seed and write a report")
+    cmp.add_argument("--task", action="append", dest="tasks", metavar="T", help="task name (repeatable)")
+    cmp.add_argument("--methods", help="comma-separated method names (default: all for the task)")
+    cmp.add_argument("--sizes", type=_sizes, default=None, help="training-set sizes, e.g. 10,100,1000")
+    cmp.add_argument("--seeds", type=_positive("--seeds"), default=None,
+                     help="number of seeds (default 3; with --quick, the task's quick count)")
+    cmp.add_argument("--device", default="cpu", help="auto | cpu | cuda (default cpu)")
+    cmp.add_argument("--backend", default="local", choices=("local", "ray"))
+    cmp.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
+    cmp.add_argument("--jobs", type=_positive("--jobs"), default=None, help="parallel runs (default: CPU count)")
+    cmp.add_argument("--out", default="results", help="output folder (default: results)")
+    cmp.add_argument("--quick", action="store_true", help="every task at its small quick sizes")
+    cmp.add_argument("--no-energy", action="store_true", help="skip CodeCarbon energy measurement")
+    cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="redraw the report from a results store alone")
+    rep.add_argument("store", help="the results .db file")
+    rep.add_argument("--out", default=None, help="output folder (default: the store's folder)")
+    return parser
+
+
+def _check_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"output folder {str(folder)!r} is not writable ({exc.strerror or exc})") from None
+
+
+def _cmd_list() -> int:
+    from hybrid.evaluate.registry import methods_for, tasks
+
+    for name, entry in sorted(tasks().items()):
+        print(f"{name}: {entry.description}")
+        for mname, m in sorted(methods_for(name).items(), key=lambda kv: (kv[1].family != "hybrid", kv[0])):
+            print(f"    {mname:<18} {m.family:<8} {m.description}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from hybrid.evaluate.meter import resolve_device
+    from hybrid.evaluate.registry import get_task, tasks
+    from hybrid.evaluate.report import write_report
+    from hybrid.evaluate.store import ResultStore
+    from hybrid.evaluate.sweep import plan_grid, run_sweep
+
+    if not args.quick and not args.tasks:
+        raise ValueError("give --task T (see 'hybrid list') or --quick")
+    names = args.tasks or sorted(name for name, entry in tasks().items() if entry.in_quick)
+    for name in names:
+        get_task(name)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
+    device = resolve_device(args.device)
+    out = Path(args.out)
+    configs = []
+    for name in names:
+        entry = get_task(name)
+        sizes = args.sizes or (list(entry.quick_sizes) if args.quick else [10, 100, 1000])
+        seeds = args.seeds or (entry.quick_seeds if args.quick else 3)
+        configs += plan_grid([name], methods, sizes, seeds, device)
+    _check_writable(out)
+    db_path = out / "results.db"
+    with ResultStore(db_path) as store:
+        try:
+            outcome = run_sweep(
+                configs, store, backend=args.backend, jobs=args.jobs or min(os.cpu_count() or 1, len(configs)),
+                ray_address=args.ray_address, track_energy=not args.no_energy, progress=not args.no_progress,
+            )
+        except KeyboardInterrupt:
+            print(f"hybrid: interrupted; {store.count()} runs are stored in {db_path}; "
+                  "rerun the same command to resume", file=sys.stderr)
+            return 130
+        wanted = {c.key() for c in configs}
+        records = [r for r in store.records() if r.key in wanted]
+        files = write_report(records, out)
+        store.export_csv(out / "results.csv")
+        store.export_json(out / "results.json")
+    print(f"{outcome.ran} runs now, {outcome.skipped} already stored, {outcome.failed} failed")
+    print(f"report: {files.report}\nsummary: {files.summary}\nstore: {db_path}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from hybrid.evaluate.report import write_report
+    from hybrid.evaluate.store import ResultStore
+
+    path = Path(args.store)
+    if not path.is_file():
+        raise ValueError(f"no results store at {str(path)!r}")
+    out = Path(args.out) if args.out else path.parent
+    _check_writable(out)
+    with ResultStore(path) as store:
+        records = store.records()
+    if not records:
+        raise ValueError(f"{path} holds no runs")
+    files = write_report(records, out)
+    print(f"report: {files.report}\nsummary: {files.summary}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hybrid`` command; returns the exit status."""
+    from hybrid.evaluate.store import StoreError
+
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "list":
+            return _cmd_list()
+        if args.command == "compare":
+            return _cmd_compare(args)
+        return _cmd_report(args)
+    except (_UsageError, ValueError, StoreError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"hybrid: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

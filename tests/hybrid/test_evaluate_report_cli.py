@@ -1,0 +1,115 @@
+import json
+import subprocess
+
+import pytest
+
+from hybrid.cli import main
+from hybrid.evaluate import compare
+from hybrid.evaluate.protocols import MetricSpec
+from hybrid.evaluate.report import aggregate, mean_interval, samples_to_target
+
+from .conftest import ROOT, hybrid_cmd
+
+
+def test_mean_interval_is_student_t():
+    mean, lo, hi = mean_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0
+    assert hi - mean == pytest.approx(4.302653 * 1.0 / 3**0.5, rel=1e-5)  # t(0.975, 2) * s / sqrt(3)
+    assert mean_interval([5.0]) == (5.0, 5.0, 5.0)
+
+
+def test_report_is_written_from_the_store_alone(tmp_path):
+    out = tmp_path / "run"
+    compare("toy", ["toy-mean", "toy-first"], sizes=[2, 32, 512], seeds=2, jobs=1, out=out,
+            track_energy=False, progress=False)
+    redraw = tmp_path / "redraw"
+    assert main(["report", str(out / "results.db"), "--out", str(redraw)]) == 0
+    text = (redraw / "report.md").read_text()
+    assert "toy_sample_efficiency.png" in text and (redraw / "toy_sample_efficiency.png").stat().st_size > 1000
+    assert (redraw / "toy_compute.png").exists()
+    summary = json.loads((redraw / "summary.json").read_text())
+    assert summary == json.loads((out / "summary.json").read_text())
+    assert summary["runs_ok"] == 12
+    # samples-to-target is the smallest size whose mean error is within the target 0.1
+    reached = summary["toy.toy-mean.samples_to_target.err"]
+    errs = {n: summary[f"toy.toy-mean.err.n{n}"] for n in (2, 32, 512)}
+    assert errs[reached] <= 0.1 and all(errs[n] > 0.1 for n in errs if n < reached)
+    first = {n: summary[f"toy.toy-first.err.n{n}"] for n in (2, 32, 512)}
+    expected_first = next((n for n in (2, 32, 512) if first[n] <= 0.1), None)
+    assert summary["toy.toy-first.samples_to_target.err"] == expected_first
+    assert summary["toy.ratio.toy-first_over_toy-mean.err.lower_bound"] is (expected_first is None)
+
+
+def test_samples_to_target_picks_the_smallest_size(tmp_path):
+    records = compare("toy", ["toy-mean"], sizes=[1, 64, 4096], seeds=1, jobs=1, store=tmp_path / "r.db",
+                      track_energy=False, progress=False)
+    cells = aggregate(records)["toy"]["toy-mean"]
+    assert samples_to_target(cells, MetricSpec("acc", "acc", True, 0.0)) == 1
+    assert samples_to_target(cells, MetricSpec("acc", "acc", True, 2.0)) is None
+
+
+def test_powerlaw_compare_end_to_end_recovers_exact_formulas(tmp_path):
+    assert main(["compare", "--task", "powerlaw", "--methods", "powerlaw-lstsq", "--sizes", "8", "--seeds", "1",
+                 "--no-energy", "--no-progress", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["powerlaw.powerlaw-lstsq.exact.n8"] == 1.0
+    assert summary["powerlaw.powerlaw-lstsq.r2_extrap.n8"] > 0.999
+    assert (tmp_path / "results.csv").exists() and (tmp_path / "results.json").exists()
+
+
+def test_list_shows_tasks_methods_and_families(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "powerlaw:" in out and "powerlaw-lstsq" in out and "hybrid" in out and "mlp" in out and "deep" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["compare", "--task", "nope"], "unknown task 'nope'"),
+        (["compare", "--task", "toy", "--methods", "nope"], "unknown method 'nope'"),
+        (["compare", "--task", "toy", "--methods", "mlp"], "does not apply to task 'toy'"),
+        (["compare", "--task", "toy", "--sizes", "0,4"], "--sizes must be positive"),
+        (["compare", "--task", "toy", "--sizes", "-3"], "--sizes must be positive"),
+        (["compare", "--task", "toy", "--sizes", "a,b"], "--sizes must be comma-separated integers"),
+        (["compare", "--task", "toy", "--seeds", "0"], "--seeds must be positive"),
+        (["compare", "--task", "toy", "--device", "tpu"], "device must be"),
+        (["compare"], "give --task"),
+        (["report", "/nonexistent/results.db"], "no results store"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hybrid: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["compare", "--task", "toy", "--device", "cuda"]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_unwritable_out_dir(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["compare", "--task", "toy", "--out", str(blocker / "sub")]) == 2
+    assert "not writable" in capsys.readouterr().err
+
+
+def test_corrupt_store_for_report_is_refused_untouched(tmp_path, capsys):
+    bad = tmp_path / "results.db"
+    bad.write_bytes(b"garbage" * 100)
+    assert main(["report", str(bad)]) == 2
+    assert "not a SQLite file" in capsys.readouterr().err
+    assert bad.read_bytes() == b"garbage" * 100
+
+
+def test_console_script_bad_input_has_no_traceback():
+    done = subprocess.run(hybrid_cmd() + ["compare", "--task", "nope"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("hybrid: error: unknown task") and "Traceback" not in done.stderr
