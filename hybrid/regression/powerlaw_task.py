@@ -95,7 +95,10 @@ class PowerLawTask:
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
         if n_test < 2:
             raise ValueError(f"n_test must be >= 2, got {n_test}")
-        self.equations: list[FeynmanEquation] = [get_equation(i) for i in ids]
+        try:
+            self.equations: list[FeynmanEquation] = [get_equation(i) for i in ids]
+        except KeyError as exc:
+            raise ValueError(f"equations: {exc.args[0]}") from None
         self.noise = float(noise)
         self.n_test = int(n_test)
         self.name = name
@@ -111,13 +114,21 @@ class PowerLawTask:
     def train_set(self, n: int, seed: int) -> list[RegressionProblem]:
         """``n`` noisy samples of each equation in its ranges.
 
-        The first ``n`` inputs are the same for every larger ``n`` at the same seed, so
-        sample-efficiency curves compare nested inputs (with noise, the noise draws differ).
+        The first ``n`` points (inputs and noisy outputs) are the same for every larger
+        ``n`` at the same seed, so sample-efficiency curves compare nested training sets:
+        the noise has its own random stream, and its scale is ``noise`` times the RMS
+        of the equation over its ranges (from a fixed reference sample), not of the
+        ``n`` points drawn.
         """
         problems = []
         for eq in self.equations:
-            s = sample_equation(eq, n, self._rng(eq, seed, 0), noise=self.noise)
-            problems.append(RegressionProblem(eq.id, s.X, s.y, eq.variables))
+            s = sample_equation(eq, n, self._rng(eq, seed, 0))
+            y = s.y
+            if self.noise > 0:
+                reference = sample_equation(eq, 1000, self._rng(eq, 0, 4)).y
+                scale = self.noise * float(np.sqrt(np.mean(reference**2)))
+                y = y + scale * self._rng(eq, seed, 3).standard_normal(n)
+            problems.append(RegressionProblem(eq.id, s.X, y, eq.variables))
         return problems
 
     def test_set(self, seed: int) -> PowerLawTestSet:

@@ -172,6 +172,8 @@ def load_table(path: str | PathLike[str] | None = None) -> dict[str, FeynmanEqua
         text = Path(path).read_text()
         source = str(path)
     rows = list(csv.DictReader(text.splitlines()))
+    if not rows:
+        raise ValueError(f"{source}: the table has no rows")
     required = {"Filename", "Output", "Formula", "v1_name", "v1_low", "v1_high"}
     if not rows or not required <= set(rows[0]):
         missing = sorted(required - set(rows[0] if rows else ()))
