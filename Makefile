@@ -23,7 +23,7 @@ test: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,cluster]"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 clean:
 	rm -rf $(VENV) results site
