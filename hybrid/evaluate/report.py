@@ -340,6 +340,19 @@ def _limits(ax, spec: MetricSpec) -> None:
         ax.set_ylim(spec.floor - margin, spec.ceiling + margin)
 
 
+def _save(fig, axes, title: str, path: Path) -> Path:
+    """Legend (if anything was drawn), title, write the PNG, free the figure."""
+    import matplotlib.pyplot as plt
+
+    if axes[0][0].get_legend_handles_labels()[0]:
+        axes[0][0].legend(fontsize=8, loc="best")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def _plot_sample_efficiency(task, methods, order, families, specs, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -364,14 +377,7 @@ def _plot_sample_efficiency(task, methods, order, families, specs, out: Path) ->
         label = spec.label + note
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    if axes[0][0].get_legend_handles_labels()[0]:
-        axes[0][0].legend(fontsize=8, loc="best")
-    fig.suptitle(f"{task}: performance vs amount of data")
-    fig.tight_layout()
-    path = out / f"{task}_sample_efficiency.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, axes, f"{task}: performance vs amount of data", out / f"{task}_sample_efficiency.png")
 
 
 def _plot_compute(task, methods, order, families, spec: MetricSpec, out: Path) -> Path:
@@ -399,11 +405,4 @@ def _plot_compute(task, methods, order, families, spec: MetricSpec, out: Path) -
         ax.set_xlabel(xlabel + " (log)")
         ax.set_ylabel(spec.label)
         ax.grid(alpha=0.3)
-    if axes[0][0].get_legend_handles_labels()[0]:
-        axes[0][0].legend(fontsize=8, loc="best")
-    fig.suptitle(f"{task}: compute vs {spec.name}")
-    fig.tight_layout()
-    path = out / f"{task}_compute.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, axes, f"{task}: compute vs {spec.name}", out / f"{task}_compute.png")

@@ -6,7 +6,8 @@ import numpy as np
 import sympy
 
 from hybrid.evaluate.meter import record_flops, record_ops
-from symbolic.regression import PowerLawFit, check_xy, fit_power_law
+from symbolic.regression import PowerLawFit, fit_power_law
+from tasks.arrays import check_X
 
 
 class PowerLawRegressor:
@@ -60,9 +61,7 @@ class PowerLawRegressor:
         """Evaluate the recovered formula on ``X`` ``(n, d)``."""
         if not hasattr(self, "fit_"):
             raise RuntimeError("PowerLawRegressor is not fitted: call fit(X, y) first")
-        X, _ = check_xy(X, np.zeros(np.shape(X)[0] if np.ndim(X) == 2 else 0))
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X must have {self.n_features_in_} columns, got {X.shape[1]}")
+        X = check_X(X, n_features=self.n_features_in_)
         record_flops(3.0 * X.shape[0] * (X.shape[1] + 1))
         return self.fit_.predict(X)
 

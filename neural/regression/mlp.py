@@ -13,21 +13,7 @@ import math
 import numpy as np
 import torch
 
-
-def _check_xy(X, y) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must be 1-D with {X.shape[0]} values to match X, got shape {y.shape}")
-    if X.shape[0] < 2:
-        raise ValueError(f"need at least 2 samples to train and validate, got {X.shape[0]}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or inf")
-    return X, y
+from tasks.arrays import check_X, check_xy
 
 
 def _resolve(device: str) -> torch.device:
@@ -162,7 +148,7 @@ class MLPRegressor:
         Returns:
             self.
         """
-        X, y = _check_xy(X, y)
+        X, y = check_xy(X, y, min_samples=2)
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if not self.widths or not self.learning_rates:
@@ -245,11 +231,7 @@ class MLPRegressor:
         """Predict ``y`` for inputs ``X`` of shape ``(n, d)``; returns ``(n,)``."""
         if not hasattr(self, "net_"):
             raise RuntimeError("MLPRegressor is not fitted: call fit(X, y) first")
-        X = np.asarray(X, dtype=float)
-        if X.ndim != 2 or X.shape[1] != len(self.x_mean_):
-            raise ValueError(f"X must have shape (n, {len(self.x_mean_)}), got {X.shape}")
-        if not np.all(np.isfinite(X)):
-            raise ValueError("X contains NaN or inf")
+        X = check_X(X, n_features=len(self.x_mean_))
         xs = torch.as_tensor((X - self.x_mean_) / self.x_std_, dtype=torch.float32, device=self.device_)
         with torch.no_grad():
             out = self.net_.forward(xs, self.flat_)[self.choice_].cpu().numpy().astype(float)

@@ -15,6 +15,7 @@ import numpy as np
 import sympy
 
 from symbolic.regression.snapping import snap_constant, snap_rational
+from tasks.arrays import check_xy
 
 
 @dataclass(frozen=True)
@@ -47,30 +48,6 @@ class PowerLawFit:
         X = np.asarray(X, dtype=float)
         exps = np.array([float(a) for a in self.exponents])
         return float(self.constant) * np.prod(X**exps, axis=1)
-
-
-def check_xy(X, y, *, positive_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a regression data set and return it as float arrays.
-
-    Raises:
-        ValueError: if ``X`` is not 2-D, ``y`` not 1-D with one value per row of ``X``,
-            either holds NaN or inf, or (``positive_x``) ``X`` has a value <= 0.
-    """
-    X = np.asarray(X, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"y must be 1-D with {X.shape[0]} values to match X, got shape {y.shape}")
-    if X.shape[0] == 0:
-        raise ValueError("X and y are empty")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or inf")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("y contains NaN or inf")
-    if positive_x and np.any(X <= 0):
-        raise ValueError("X must be > 0 everywhere for a power-law fit in log space")
-    return X, y
 
 
 def fit_power_law(
