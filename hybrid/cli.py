@@ -91,11 +91,11 @@ def _cmd_list() -> int:
 
 
 def _cmd_compare(args) -> int:
+    from hybrid.evaluate.api import sweep_and_report
     from hybrid.evaluate.meter import resolve_device
     from hybrid.evaluate.registry import get_task, tasks
-    from hybrid.evaluate.report import write_report
     from hybrid.evaluate.store import ResultStore
-    from hybrid.evaluate.sweep import plan_grid, run_sweep
+    from hybrid.evaluate.sweep import plan_grid
 
     if not args.quick and not args.tasks:
         raise ValueError("give --task T (see 'hybrid list') or --quick")
@@ -115,19 +115,14 @@ def _cmd_compare(args) -> int:
     db_path = out / "results.db"
     with ResultStore(db_path) as store:
         try:
-            outcome = run_sweep(
-                configs, store, backend=args.backend, jobs=args.jobs or min(os.cpu_count() or 1, len(configs)),
+            _, outcome, files = sweep_and_report(
+                configs, store, out, backend=args.backend, jobs=args.jobs or min(os.cpu_count() or 1, len(configs)),
                 ray_address=args.ray_address, track_energy=not args.no_energy, progress=not args.no_progress,
             )
         except KeyboardInterrupt:
             print(f"hybrid: interrupted; {store.count()} runs are stored in {db_path}; "
                   "rerun the same command to resume", file=sys.stderr)
             return 130
-        wanted = {c.key() for c in configs}
-        records = [r for r in store.records() if r.key in wanted]
-        files = write_report(records, out)
-        store.export_csv(out / "results.csv")
-        store.export_json(out / "results.json")
     print(f"{outcome.ran} runs now, {outcome.skipped} already stored, {outcome.failed} failed")
     print(f"report: {files.report}\nsummary: {files.summary}\nstore: {db_path}")
     return 0

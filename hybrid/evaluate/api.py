@@ -8,9 +8,35 @@ from pathlib import Path
 from typing import Any
 
 from hybrid.evaluate.meter import resolve_device
-from hybrid.evaluate.report import write_report
-from hybrid.evaluate.store import ResultStore, RunRecord
-from hybrid.evaluate.sweep import plan_grid, run_sweep
+from hybrid.evaluate.report import ReportFiles, write_report
+from hybrid.evaluate.store import ResultStore, RunConfig, RunRecord
+from hybrid.evaluate.sweep import SweepOutcome, plan_grid, run_sweep
+
+
+def sweep_and_report(
+    configs: Sequence[RunConfig], store: ResultStore, out: Path | None, **sweep_options: Any
+) -> tuple[list[RunRecord], SweepOutcome, ReportFiles | None]:
+    """Run ``configs`` into ``store``, then (if ``out``) write the report and the CSV/JSON exports.
+
+    Args:
+        configs: the runs (from :func:`~hybrid.evaluate.sweep.plan_grid`).
+        store: the open results store.
+        out: the report folder, or ``None`` for no files.
+        **sweep_options: passed to :func:`~hybrid.evaluate.sweep.run_sweep`.
+
+    Returns:
+        The records of ``configs`` (finished now or earlier), what the sweep did, and
+        the report's files (``None`` without ``out``).
+    """
+    outcome = run_sweep(configs, store, **sweep_options)
+    wanted = {c.key() for c in configs}
+    records = [r for r in store.records() if r.key in wanted]
+    files = None
+    if out is not None:
+        files = write_report(records, out)
+        store.export_csv(out / "results.csv")
+        store.export_json(out / "results.json")
+    return records, outcome, files
 
 
 def compare(
@@ -65,14 +91,10 @@ def compare(
             store = Path(out) / "results.db"
     try:
         with ResultStore(store) as db:
-            run_sweep(configs, db, backend=backend, jobs=jobs, ray_address=ray_address,
-                      track_energy=track_energy, progress=progress)
-            wanted = {c.key() for c in configs}
-            records = [r for r in db.records() if r.key in wanted]
-            if out is not None:
-                write_report(records, out)
-                db.export_csv(Path(out) / "results.csv")
-                db.export_json(Path(out) / "results.json")
+            records, _, _ = sweep_and_report(
+                configs, db, None if out is None else Path(out), backend=backend, jobs=jobs,
+                ray_address=ray_address, track_energy=track_energy, progress=progress,
+            )
         return records
     finally:
         if tmp is not None:

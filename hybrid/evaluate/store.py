@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import math
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -280,7 +279,3 @@ def records_to_rows(records: Iterable[RunRecord]) -> list[dict[str, Any]]:
     """Flatten records for a notebook (``pandas.DataFrame(records_to_rows(recs))``)."""
     return [r.flat() for r in records]
 
-
-def finite(x: Any) -> bool:
-    """True for a finite real number."""
-    return isinstance(x, (int, float)) and math.isfinite(x)

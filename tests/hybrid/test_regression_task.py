@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 import sympy
-import torch
 
 from hybrid.evaluate.protocols import Method, Task
 from hybrid.evaluate.registry import get_method, get_task, methods_for
@@ -17,12 +16,7 @@ from tasks.feynman import RegressionProblem
 TINY_MLP = {"widths": [8], "learning_rates": [0.01], "max_epochs": 30, "patience": 10}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,7 @@ from neural.regression import MLPRegressor, StackedMLP
 SMALL = {"widths": (16,), "learning_rates": (1e-2,), "max_epochs": 200, "patience": 50}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny nets are bound by per-op overhead: one thread is faster and steadier on a shared CPU
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _linear(n, seed):
