@@ -1,4 +1,4 @@
-"""The Feynman Symbolic Regression Database: equation table, sampler and power-law subset."""
+"""The Feynman Symbolic Regression Database: equation table, sampler, power-law subset and SI units."""
 
 from tasks.feynman.powerlaw import is_power_law, power_law_equations, power_law_exponents
 from tasks.feynman.sampler import (
@@ -15,11 +15,24 @@ from tasks.feynman.table import (
     load_table,
     parse_formula,
 )
+from tasks.feynman.units import (
+    BASE_UNITS,
+    DimensionError,
+    EquationUnits,
+    check_balance,
+    dimension_of,
+    units_for,
+)
 
 __all__ = [
+    "BASE_UNITS",
+    "DimensionError",
+    "EquationUnits",
     "FeynmanEquation",
     "FormulaError",
     "Samples",
+    "check_balance",
+    "dimension_of",
     "evaluate_equation",
     "extrapolation_ranges",
     "feynman_equations",
@@ -30,6 +43,7 @@ __all__ = [
     "power_law_equations",
     "power_law_exponents",
     "sample_equation",
+    "units_for",
 ]
 
 from tasks.feynman.problems import RegressionProblem  # noqa: E402

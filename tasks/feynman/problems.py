@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -16,9 +17,12 @@ class RegressionProblem:
         X: inputs ``(n, d)``.
         y: outputs ``(n,)``.
         variables: the names of ``X``'s columns.
+        units: the SI units of the variables and output
+            (:class:`~tasks.feynman.units.EquationUnits`), or ``None``.
     """
 
     id: str
     X: np.ndarray
     y: np.ndarray
     variables: tuple[str, ...]
+    units: Any = None
