@@ -1,8 +1,25 @@
-"""Symbolic regression machinery (numpy + sympy): power-law fits, snapping, exact recovery."""
+"""Symbolic regression machinery (numpy + sympy): power-law fits, snapping, exact recovery,
+dimensional analysis, polynomial fits and a description-length Pareto front."""
 
+from symbolic.regression.dimensional import DimensionalReduction, dimensional_reduction
+from symbolic.regression.pareto import ParetoFront, ParetoPoint, description_length
+from symbolic.regression.polyfit import PolynomialFit, fit_polynomial
 from symbolic.regression.powerlaw import PowerLawFit, check_xy, fit_power_law  # check_xy: tasks.arrays
 from symbolic.regression.recovery import is_exact_recovery
-from symbolic.regression.snapping import snap_constant, snap_rational
+from symbolic.regression.snapping import snap_constant, snap_constant_with_e, snap_rational
+from symbolic.regression.symmetry import (
+    CountingOracle,
+    Separation,
+    SwapSymmetry,
+    Symmetry,
+    SymmetryReport,
+    analyse_symmetries,
+    find_equal_variables,
+    find_scaling_symmetry,
+    find_separability,
+    find_translational_symmetry,
+)
+from symbolic.regression.transforms import OUTPUT_TRANSFORMS, OutputTransform, output_transforms
 
 __all__ = [
     "PowerLawFit",
@@ -11,4 +28,25 @@ __all__ = [
     "is_exact_recovery",
     "snap_constant",
     "snap_rational",
+    "DimensionalReduction",
+    "dimensional_reduction",
+    "PolynomialFit",
+    "fit_polynomial",
+    "ParetoFront",
+    "ParetoPoint",
+    "description_length",
+    "snap_constant_with_e",
+    "CountingOracle",
+    "Separation",
+    "SwapSymmetry",
+    "Symmetry",
+    "SymmetryReport",
+    "analyse_symmetries",
+    "find_equal_variables",
+    "find_scaling_symmetry",
+    "find_separability",
+    "find_translational_symmetry",
+    "OUTPUT_TRANSFORMS",
+    "OutputTransform",
+    "output_transforms",
 ]

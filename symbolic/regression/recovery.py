@@ -42,6 +42,13 @@ def is_exact_recovery(
             return False
     cand = _by_name(candidate, common)
     cand = cand.xreplace({f: sympy.nsimplify(f, rational=True) for f in cand.atoms(sympy.Float)})
+    # A candidate that is numerically off needs no simplify (which can take minutes on a
+    # long wrong formula); one that is far longer than the truth is judged numerically.
+    if check_points is not None and variables is not None:
+        if not _numerically_equal(cand, truth, common, check_points, variables, allow_constant_factor, rtol):
+            return False
+        if sympy.count_ops(cand) > 4 * sympy.count_ops(truth) + 40:
+            return True
     diff = sympy.simplify(cand - truth)
     if diff == 0:
         return True
@@ -51,6 +58,10 @@ def is_exact_recovery(
             return True
     if check_points is None or variables is None:
         return False
+    return _numerically_equal(cand, truth, common, check_points, variables, allow_constant_factor, rtol)
+
+
+def _numerically_equal(cand, truth, common, check_points, variables, allow_constant_factor, rtol) -> bool:
     syms = [common.get(v, sympy.Symbol(v)) for v in variables]
     f_c = sympy.lambdify(syms, cand, modules="numpy")
     f_t = sympy.lambdify(syms, truth, modules="numpy")

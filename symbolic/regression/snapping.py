@@ -1,8 +1,9 @@
-"""Snap fitted numbers to exact ones: small rationals, and rationals times powers of pi."""
+"""Snap fitted numbers to exact ones: small rationals, and rationals times powers of pi (and of e)."""
 
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 import sympy
@@ -68,6 +69,69 @@ def snap_constant(
         if best is None or length < best[0]:
             best = (length, sympy.Rational(frac.numerator, frac.denominator) * sympy.pi**k)
     return None if best is None else best[1]
+
+
+def snap_constant_with_e(
+    value: float,
+    relative_tolerance: float,
+    max_denominator: int = 64,
+    pi_powers: tuple[sympy.Rational, ...] = tuple(sympy.Rational(k, 2) for k in range(-6, 7)),
+    e_powers: tuple[int, ...] = (-2, -1, 0, 1, 2),
+    max_bits: float | None = None,
+) -> sympy.Expr | None:
+    """Write ``value`` as ``r * pi**k * e**j`` with a small rational ``r``, choosing the shortest.
+
+    Like :func:`snap_constant`, with powers of e as well, and a full search: for every
+    ``pi**k * e**j`` and every denominator ``q <= max_denominator`` the nearest ``p/q`` is
+    tried (``snap_constant`` tries only the closest fraction per power, which for a large
+    or noisy value may be a long one when a short one is also within tolerance). Of the
+    candidates within ``relative_tolerance`` the one with the fewest description bits wins
+    (``snap_constant``'s bits, plus ``|j| + 1`` for a power of e), ties going to the closer.
+
+    Args:
+        value: the fitted constant (non-zero, finite).
+        relative_tolerance: largest accepted ``|candidate - value| / |value|``.
+        max_denominator: largest denominator of ``r``.
+        pi_powers: the powers ``k`` of pi tried (default: -3 to 3 in halves).
+        e_powers: the integer powers ``j`` of e tried (default: -2 to 2).
+        max_bits: if given, a candidate longer than this many bits is not accepted (a
+            long constant that matches a loose tolerance is more likely chance than law).
+
+    Returns:
+        The exact sympy constant (e.g. ``3*E/2``, ``pi/E``), or ``None`` if no candidate is
+        close (and short) enough.
+    """
+    if value == 0 or not np.isfinite(value):
+        return None
+    q = np.arange(1, max_denominator + 1, dtype=float)
+    best: tuple[float, float, sympy.Expr] | None = None
+    for j in e_powers:
+        for k in pi_powers:
+            factor, factor_value = _factor(sympy.Rational(k), int(j))
+            p = np.round(value / factor_value * q)
+            with np.errstate(over="ignore", invalid="ignore"):
+                err = np.abs(p / q * factor_value - value) / abs(value)
+            ok = (p != 0) & (err <= relative_tolerance) & (np.gcd(np.abs(p).astype(np.int64), q.astype(np.int64)) == 1)
+            ok &= np.abs(p) < 2.0**53
+            if not ok.any():
+                continue
+            bits = np.log2(np.abs(p) + 1) + np.log2(q + 1) + float(abs(sympy.Rational(k)))
+            bits += 0.0 if sympy.Rational(k).is_integer else 3.0
+            bits += 0.0 if j == 0 else abs(int(j)) + 1.0
+            idx = np.flatnonzero(ok)
+            i = idx[np.lexsort((err[idx], bits[idx]))[0]]
+            if max_bits is not None and bits[i] > max_bits:
+                continue
+            if best is None or (bits[i], err[i]) < (best[0], best[1]):
+                best = (float(bits[i]), float(err[i]), sympy.Rational(int(p[i]), int(q[i])) * factor)
+    return None if best is None else best[2]
+
+
+@lru_cache(maxsize=1024)
+def _factor(k: sympy.Rational, j: int) -> tuple[sympy.Expr, float]:
+    """``pi**k * e**j`` exactly and as a float (cached: sympy evaluation is slow)."""
+    factor = sympy.pi**k * sympy.E**j
+    return factor, float(factor)
 
 
 def _description_bits(frac: Fraction, k: sympy.Rational) -> float:
