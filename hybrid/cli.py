@@ -31,6 +31,16 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _floats(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
 def _positive(name: str):
     def parse(text: str) -> int:
         try:
@@ -64,6 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--quick", action="store_true", help="every task at its small quick sizes")
     cmp.add_argument("--no-energy", action="store_true", help="skip CodeCarbon energy measurement")
     cmp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    repro = sub.add_parser("reproduce", help="regenerate a paper's table")
+    papers = repro.add_subparsers(dest="paper", required=True, parser_class=_Parser)
+    aif = papers.add_parser("ai-feynman", help="the Feynman benchmark (FSReD, 100 equations), peers side by side")
+    aif.add_argument("--ids", default=None, help="comma-separated FSReD ids (default: all 100)")
+    aif.add_argument("--budget-s", type=float, default=300.0, help="seconds per equation and system (default 300)")
+    aif.add_argument("--noise", type=_floats, default=[0.0, 1e-2], help="noise levels, e.g. 0,1e-3,1e-2")
+    aif.add_argument("--peers", default="", help="peer systems side by side: gplearn,operon")
+    aif.add_argument("--samples", type=_positive("--samples"), default=1000, help="samples per equation (1000)")
+    aif.add_argument("--no-mlp", action="store_true", help="skip the MLP baseline")
+    aif.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
+    aif.add_argument("--jobs", type=_positive("--jobs"), default=None, help="parallel runs (default: CPU count)")
+    aif.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the oracle and MLP train")
+    aif.add_argument("--out", default="results/ai-feynman", help="output folder (default results/ai-feynman)")
+    aif.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     rep = sub.add_parser("report", help="redraw the report from a results store alone")
     rep.add_argument("store", help="the results .db file")
@@ -128,6 +153,36 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_reproduce(args) -> int:
+    from hybrid.regression.reproduce import reproduce_ai_feynman
+
+    out = Path(args.out)
+    _check_writable(out)
+    ids = [i.strip() for i in args.ids.split(",") if i.strip()] if args.ids else None
+    peers = [p.strip() for p in args.peers.split(",") if p.strip()]
+    try:
+        summary = reproduce_ai_feynman(
+            ids, budget_s=args.budget_s, noise_levels=args.noise, peers=peers, mlp=not args.no_mlp,
+            n_samples=args.samples, seed=args.seed, out=out, jobs=args.jobs, device=args.device,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        print(f"hybrid: interrupted; finished runs are stored in {out / 'results.db'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return 130
+    for system, per_noise in summary.items():
+        if system == "settings":
+            continue
+        for noise, row in per_noise.items():
+            if "solved" in row:
+                print(f"{system:12s} noise {noise:>6s}: {row['solved']}/{row['total']} exact, "
+                      f"median {row['median_seconds_solved']} s on the solved")
+            else:
+                print(f"{system:12s} noise {noise:>6s}: median extrapolation R^2 {row['median_r2_extrap']}")
+    print(f"table: {out / 'ai_feynman.md'}\nsummary: {out / 'summary.json'}")
+    return 0
+
+
 def _cmd_report(args) -> int:
     from hybrid.evaluate.report import write_report
     from hybrid.evaluate.store import ResultStore
@@ -156,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_list()
         if args.command == "compare":
             return _cmd_compare(args)
+        if args.command == "reproduce":
+            return _cmd_reproduce(args)
         return _cmd_report(args)
     except (_UsageError, ValueError, StoreError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 Family = Literal["hybrid", "deep", "compressed-deep"]
-FAMILIES: tuple[str, ...] = ("hybrid", "deep", "compressed-deep")
+#: ``peer``: another system of the hybrid's own kind (e.g. genetic programming), run side by side.
+FAMILIES: tuple[str, ...] = ("hybrid", "deep", "compressed-deep", "peer")
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def register_method(
     description: str,
     defaults: dict[str, Any] | None = None,
 ) -> None:
-    """Register a method for the given tasks; ``family`` is ``hybrid``, ``deep`` or ``compressed-deep``."""
+    """Register a method for the given tasks; ``family`` is one of :data:`~hybrid.evaluate.protocols.FAMILIES`."""
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     _METHODS[name] = MethodEntry(name, factory, family, tuple(tasks), description, dict(defaults or {}))

@@ -23,7 +23,7 @@ from hybrid.evaluate.store import RunRecord
 KWH_TO_J = 3.6e6
 #: Figures share these colours: hybrids blue-green, deep baselines warm.
 _FAMILY_COLOURS = {"hybrid": ["#1b7837", "#2166ac", "#5aae61"], "deep": ["#d6604d", "#b2182b", "#f4a582"],
-                   "compressed-deep": ["#8073ac", "#542788"]}
+                   "compressed-deep": ["#8073ac", "#542788"], "peer": ["#737373", "#bf812d", "#35978f"]}
 
 
 @dataclass
@@ -244,7 +244,7 @@ def _targets_table(task, methods, order, families, specs, summary) -> list[str]:
 def _ratios(task, methods, families, spec, reached, summary) -> list[str]:
     """Deep/hybrid ratios of samples and compute to target; a lower bound when deep never got there."""
     hybrids = [m for m in reached if families.get(m) == "hybrid" and reached[m] is not None]
-    deeps = [m for m in reached if families.get(m) != "hybrid"]
+    deeps = [m for m in reached if families.get(m) in ("deep", "compressed-deep")]
     out = []
     for h in hybrids:
         hn = reached[h]

@@ -1,4 +1,11 @@
-"""The power-law physics task: FSReD formulas that are products of powers of their variables."""
+"""Regression tasks over the FSReD equations: any subset, its power laws, with or without units.
+
+:class:`FeynmanTask` draws ``n`` samples of each chosen equation (with its SI units
+attached, so a solver can do dimensional analysis), a noise-free test set in range and
+one beyond the ranges, scores R^2 on both and, outside the method's metered cost,
+checks each returned formula for exact recovery in sympy.
+:class:`~hybrid.regression.powerlaw_task.PowerLawTask` is the same over power laws.
+"""
 
 from __future__ import annotations
 
@@ -15,29 +22,23 @@ from tasks.feynman import (
     FeynmanEquation,
     RegressionProblem,
     extrapolation_ranges,
+    feynman_equations,
     get_equation,
-    power_law_equations,
     sample_equation,
+    units_for,
 )
 
-#: A spread of the power laws: 1 to 5 variables, half-integer exponents, constants with
-#: pi, a negative sign. The ``powerlaw`` task uses these; ``powerlaw-all`` uses all 38.
-REPRESENTATIVE = (
-    "I.12.2",  # Coulomb: q1 q2 / (4 pi eps r^2)
-    "I.14.3",  # m g z
-    "I.32.5",  # Larmor: q^2 a^2 / (6 pi eps c^3)
-    "I.39.22",  # ideal gas: n kb T / V
-    "I.47.23",  # speed of sound: sqrt(gamma p / rho)
-    "II.11.20",  # n p^2 E / (3 kb T)
-    "II.13.17",  # 2 I / (4 pi eps c^2 r)
-    "II.34.2",  # q v r / 2
-    "III.15.14",  # (h / 2 pi)^2 / (2 E d^2)
-    "III.19.51",  # -m q^4 / (2 (4 pi eps)^2 (h / 2 pi)^2 n^2)
+#: 24 equations beyond power laws -- sums, roots, exponentials, trigonometry, 1 to 6
+#: variables -- for the ``feynman`` task's sample-efficiency curves.
+SAMPLE_EFFICIENCY = (
+    "I.6.2a", "I.8.14", "I.10.7", "I.11.19", "I.12.11", "I.15.3x", "I.16.6", "I.18.4",
+    "I.24.6", "I.26.2", "I.29.16", "I.34.8", "I.39.11", "I.40.1", "I.48.2", "II.6.15a",
+    "II.11.3", "II.13.23", "II.24.17", "II.35.18", "III.4.33", "III.8.54", "III.10.19", "III.15.12",
 )
 
 
 @dataclass(frozen=True)
-class PowerLawTestSet:
+class FeynmanTestSet:
     """Test data per equation: in the training ranges and outside them."""
 
     in_range: dict[str, RegressionProblem]
@@ -53,21 +54,22 @@ def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else float("-inf"))
 
 
-class PowerLawTask:
-    """Recover power laws of physics from samples.
+class FeynmanTask:
+    """Recover laws of physics from samples.
 
     Args:
-        equations: FSReD ids, ``"representative"`` (:data:`REPRESENTATIVE`) or ``"all"``
-            (every power law in the table).
+        equations: FSReD ids, ``"sample-efficiency"`` (:data:`SAMPLE_EFFICIENCY`) or
+            ``"all"`` (all 100).
         noise: relative noise on training outputs (``noise * rms(y)``).
         n_test: test points per equation, in range and outside it.
+        units: attach each equation's SI units to its training problem.
 
     Metrics (medians over equations, so one wild extrapolation does not swamp the rest):
         ``r2_test``, ``r2_extrap``, and ``exact``: the share of equations whose formula
         is sympy-equal to the truth (NaN for methods that return no formula).
     """
 
-    name = "powerlaw"
+    name = "feynman"
     metrics = (
         MetricSpec("r2_extrap", "R^2 outside the training range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
         MetricSpec("r2_test", "R^2 in range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
@@ -76,19 +78,13 @@ class PowerLawTask:
 
     def __init__(
         self,
-        equations: str | Sequence[str] = "representative",
+        equations: str | Sequence[str] = "sample-efficiency",
         noise: float = 0.0,
         n_test: int = 500,
-        name: str = "powerlaw",
+        name: str = "feynman",
+        units: bool = True,
     ):
-        if isinstance(equations, str) and equations == "representative":
-            ids = list(REPRESENTATIVE)
-        elif isinstance(equations, str) and equations == "all":
-            ids = [eq.id for eq in power_law_equations()]
-        elif isinstance(equations, str):
-            raise ValueError(f"equations must be 'representative', 'all' or a list of ids, got {equations!r}")
-        else:
-            ids = list(equations)
+        ids = self._resolve(equations)
         if not ids:
             raise ValueError("equations is empty")
         if not np.isfinite(noise) or noise < 0:
@@ -102,11 +98,23 @@ class PowerLawTask:
         self.noise = float(noise)
         self.n_test = int(n_test)
         self.name = name
+        self.units = bool(units)
         self._equations_arg = equations if isinstance(equations, str) else list(ids)
+
+    @staticmethod
+    def _resolve(equations: str | Sequence[str]) -> list[str]:
+        if isinstance(equations, str) and equations == "sample-efficiency":
+            return list(SAMPLE_EFFICIENCY)
+        if isinstance(equations, str) and equations == "all":
+            return list(feynman_equations())
+        if isinstance(equations, str):
+            raise ValueError(f"equations must be 'sample-efficiency', 'all' or a list of ids, got {equations!r}")
+        return list(equations)
 
     def params(self) -> dict[str, Any]:
         """The task's configuration."""
-        return {"equations": self._equations_arg, "noise": self.noise, "n_test": self.n_test, "name": self.name}
+        return {"equations": self._equations_arg, "noise": self.noise, "n_test": self.n_test, "name": self.name,
+                "units": self.units}
 
     def _rng(self, eq: FeynmanEquation, seed: int, stream: int) -> np.random.Generator:
         return np.random.default_rng([seed, zlib.crc32(eq.id.encode()), stream])
@@ -128,10 +136,11 @@ class PowerLawTask:
                 reference = sample_equation(eq, 1000, self._rng(eq, 0, 4)).y
                 scale = self.noise * float(np.sqrt(np.mean(reference**2)))
                 y = y + scale * self._rng(eq, seed, 3).standard_normal(n)
-            problems.append(RegressionProblem(eq.id, s.X, y, eq.variables))
+            units = units_for(eq) if self.units else None
+            problems.append(RegressionProblem(eq.id, s.X, y, eq.variables, units))
         return problems
 
-    def test_set(self, seed: int) -> PowerLawTestSet:
+    def test_set(self, seed: int) -> FeynmanTestSet:
         """Noise-free test points per equation: in range, and just outside every range."""
         in_range, extrap = {}, {}
         for eq in self.equations:
@@ -139,9 +148,9 @@ class PowerLawTask:
             in_range[eq.id] = RegressionProblem(eq.id, s.X, s.y, eq.variables)
             e = sample_equation(eq, self.n_test, self._rng(eq, seed, 2), ranges=extrapolation_ranges(eq))
             extrap[eq.id] = RegressionProblem(eq.id, e.X, e.y, eq.variables)
-        return PowerLawTestSet(in_range, extrap)
+        return FeynmanTestSet(in_range, extrap)
 
-    def score(self, method, test: PowerLawTestSet) -> dict[str, Any]:
+    def score(self, method, test: FeynmanTestSet) -> dict[str, Any]:
         """R^2 in range and outside it, per equation and as medians (the method's inference)."""
         details = {}
         for eq in self.equations:
@@ -149,6 +158,7 @@ class PowerLawTask:
             details[eq.id] = {
                 "r2_test": r2_score(a.y, method.predict(eq.id, a.X)),
                 "r2_extrap": r2_score(b.y, method.predict(eq.id, b.X)),
+                **(method.info(eq.id) if hasattr(method, "info") else {}),
             }
         return {
             "r2_test": float(np.median([d["r2_test"] for d in details.values()])),
@@ -156,7 +166,7 @@ class PowerLawTask:
             "details": details,
         }
 
-    def audit(self, method, test: PowerLawTestSet) -> dict[str, Any]:
+    def audit(self, method, test: FeynmanTestSet) -> dict[str, Any]:
         """Exact recovery, checked by the evaluator in sympy (not counted as the method's cost)."""
         if not hasattr(method, "formula"):
             return {"exact": float("nan")}

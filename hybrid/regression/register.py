@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
+from hybrid.regression.feynman import FeynmanRegressor
+from hybrid.regression.feynman_task import FeynmanTask
+from hybrid.regression.peers import make_peer
 from hybrid.regression.per_problem import PerProblemRegressor
 from hybrid.regression.powerlaw import PowerLawRegressor
 from hybrid.regression.powerlaw_task import PowerLawTask
 from neural.regression import MLPRegressor
 
 POWERLAW_TASKS = ("powerlaw", "powerlaw-all")
+FEYNMAN_TASKS = ("feynman", "feynman-all")
 
 
 def _powerlaw(**params) -> PowerLawTask:
@@ -19,6 +23,27 @@ def _powerlaw(**params) -> PowerLawTask:
 def _powerlaw_all(**params) -> PowerLawTask:
     params.setdefault("equations", "all")
     return PowerLawTask(**{**params, "name": "powerlaw-all"})
+
+
+def _feynman(**params) -> FeynmanTask:
+    params.setdefault("equations", "sample-efficiency")
+    return FeynmanTask(**{**params, "name": "feynman"})
+
+
+def _feynman_all(**params) -> FeynmanTask:
+    params.setdefault("equations", "all")
+    return FeynmanTask(**{**params, "name": "feynman-all"})
+
+
+def _ai_feynman_method(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
+    return PerProblemRegressor(lambda: FeynmanRegressor(seed=seed, device=device, **params), family="hybrid")
+
+
+def _peer_method(name: str):
+    def factory(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
+        return PerProblemRegressor(lambda: make_peer(name, seed=seed, **params), family="peer")
+
+    return factory
 
 
 def _power_law_method(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
@@ -45,6 +70,47 @@ register_task(
     quick_seeds=1,
     in_quick=False,
 )
+register_task(
+    "feynman",
+    _feynman,
+    "24 Feynman equations beyond power laws (sums, roots, exp, trig; 1-6 variables), with SI units: "
+    "R^2 in and outside the training range, exact recovery (not in --quick)",
+    quick_sizes=(10, 100),
+    quick_seeds=1,
+    in_quick=False,
+)
+register_task(
+    "feynman-all",
+    _feynman_all,
+    "all 100 Feynman equations, with SI units (the same metrics; not in --quick)",
+    quick_sizes=(100,),
+    quick_seeds=1,
+    in_quick=False,
+)
+register_method(
+    "ai-feynman",
+    _ai_feynman_method,
+    family="hybrid",
+    tasks=FEYNMAN_TASKS,
+    description="AI-Feynman loop: dimensional analysis, polyfit, brute force, MLP-oracle symmetries, recursion",
+    defaults={"time_budget_s": 60.0},
+)
+register_method(
+    "gplearn",
+    _peer_method("gplearn"),
+    family="peer",
+    tasks=FEYNMAN_TASKS,
+    description="gplearn genetic programming (peer; needs the 'peers' extra), stopped at the time budget",
+    defaults={"time_budget_s": 60.0},
+)
+register_method(
+    "operon",
+    _peer_method("operon"),
+    family="peer",
+    tasks=FEYNMAN_TASKS,
+    description="Operon (pyoperon) genetic programming (peer; needs the 'peers' extra), SRBench settings",
+    defaults={"time_budget_s": 60.0},
+)
 register_method(
     "powerlaw-lstsq",
     _power_law_method,
@@ -57,7 +123,7 @@ register_method(
     "mlp",
     _mlp_method,
     family="deep",
-    tasks=POWERLAW_TASKS,
+    tasks=POWERLAW_TASKS + FEYNMAN_TASKS,
     description="tanh MLP, standardised, early stopping, width x learning-rate search",
     defaults={
         "widths": [32, 128],

@@ -1,5 +1,6 @@
-"""Learned regressors: the MLP deep baseline (and, later, the MLP oracle of AI Feynman)."""
+"""Neural regression: the MLP deep baseline and the MLP oracle of the AI-Feynman solver."""
 
 from neural.regression.mlp import MLPRegressor, StackedMLP
+from neural.regression.oracle import MLPOracle
 
-__all__ = ["MLPRegressor", "StackedMLP"]
+__all__ = ["MLPOracle", "MLPRegressor", "StackedMLP"]

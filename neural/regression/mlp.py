@@ -9,6 +9,7 @@ for small data, minibatches beyond ``batch_size``.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import torch
@@ -102,6 +103,8 @@ class MLPRegressor:
         weight_decay: Adam's L2 penalty.
         seed: seeds the split, the initialisation and the minibatch order.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        max_seconds: stop training after this many seconds (``None``: no limit); the
+            best weights so far are kept.
 
     Each width's learning rates train at once as a :class:`StackedMLP`, each model with
     its own early stopping; the one with the lowest validation loss is kept.
@@ -126,6 +129,7 @@ class MLPRegressor:
         weight_decay: float = 0.0,
         seed: int = 0,
         device: str = "cpu",
+        max_seconds: float | None = None,
     ):
         self.widths = tuple(widths)
         self.learning_rates = tuple(learning_rates)
@@ -137,6 +141,7 @@ class MLPRegressor:
         self.weight_decay = weight_decay
         self.seed = seed
         self.device = device
+        self.max_seconds = max_seconds
 
     def fit(self, X, y) -> MLPRegressor:
         """Standardise, split, train every (width, lr) with early stopping, keep the best.
@@ -196,7 +201,10 @@ class MLPRegressor:
         since = torch.zeros(k, dtype=torch.long)
         active = torch.ones(k, dtype=torch.bool)
         n, step = x_tr.shape[0], 0
+        stop_at = None if self.max_seconds is None else time.perf_counter() + self.max_seconds / len(self.widths)
         for epoch in range(1, self.max_epochs + 1):
+            if stop_at is not None and time.perf_counter() > stop_at:
+                break
             if n <= self.batch_size:
                 batches = [slice(None)]
             else:

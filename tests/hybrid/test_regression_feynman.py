@@ -1,0 +1,93 @@
+"""The AI-Feynman solver end to end: exact formulas, each step on its own, bad input."""
+
+import numpy as np
+import pytest
+import sympy
+
+from hybrid.regression.feynman import FeynmanRegressor
+from symbolic.regression import is_exact_recovery
+from tasks.feynman import get_equation, sample_equation, units_for
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _fit(eq_id, budget=30.0, n=500, units=True, **kwargs):
+    eq = get_equation(eq_id)
+    s = sample_equation(eq, n, np.random.default_rng(0))
+    model = FeynmanRegressor(time_budget_s=budget, **kwargs).fit(
+        s.X, s.y, variable_names=eq.variables, units=units_for(eq) if units else None
+    )
+    ok = is_exact_recovery(model.sympy(), eq.expression, check_points=s.X[:20], variables=eq.variables)
+    return model, ok
+
+
+@pytest.mark.parametrize(
+    "eq_id",
+    ["I.12.1", "I.6.2a", "I.10.7", "I.12.11", "I.26.2", "I.14.4", "I.34.8", "II.27.16", "I.12.4", "III.12.43",
+     "I.48.2", "I.39.11"],
+)
+def test_easy_equations_are_recovered_exactly(eq_id):
+    model, ok = _fit(eq_id, use_oracle=False)
+    assert ok, f"{eq_id}: got {model.sympy()} via {model.steps_}"
+    assert model.solved_
+    assert model.steps_[0] == "dimensional"
+    np.testing.assert_allclose(model.predict(np.ones((2, len(model.symbols_))) * 1.5), model.predict(
+        np.ones((2, len(model.symbols_))) * 1.5))
+
+
+def test_works_without_units():
+    model, ok = _fit("I.12.11", units=False, use_oracle=False)
+    assert ok and "dimensional" not in model.steps_
+
+
+def test_pareto_front_is_returned():
+    model, _ = _fit("I.29.4", use_oracle=False)
+    points = model.pareto_front_.points
+    assert len(points) >= 1
+    complexities = [p.complexity for p in points]
+    assert complexities == sorted(complexities)
+    errors = [p.error for p in points]
+    assert all(a >= b for a, b in zip(errors, errors[1:], strict=False))
+
+
+def test_translational_symmetry_path_solves_a_distance():
+    # d = sqrt((x2-x1)^2 + (y2-y1)^2): too long for a short brute force, found via the oracle
+    X = np.random.default_rng(0).uniform(1, 5, (800, 4))
+    y = np.sqrt((X[:, 1] - X[:, 0]) ** 2 + (X[:, 3] - X[:, 2]) ** 2)
+    model = FeynmanRegressor(time_budget_s=120, operators=("+", "-", "*", "/", "sqrt", "square")).fit(
+        X, y, variable_names=["a", "b", "c", "d"]
+    )
+    a, b, c, d = sympy.symbols("a b c d", real=True)
+    truth = sympy.sqrt((b - a) ** 2 + (d - c) ** 2)
+    assert is_exact_recovery(model.sympy(), truth, check_points=X[:20], variables=("a", "b", "c", "d")), model.sympy()
+
+
+def test_predict_and_latex():
+    model, ok = _fit("I.12.1", use_oracle=False)
+    assert ok
+    X = np.array([[2.0, 3.0]])
+    np.testing.assert_allclose(model.predict(X), [6.0])
+    assert "mu" in model.latex()
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "kwargs", "match"),
+    [
+        (np.array([[1.0], [np.nan], [2.0]]), np.array([1.0, 2.0, 3.0]), {}, "NaN"),
+        (np.ones((5, 2)), np.ones(4), {}, "match"),
+        (np.random.default_rng(0).random((2, 3)), np.array([1.0, 2.0]), {}, "more samples than variables"),
+        (np.random.default_rng(0).random((10, 2)), np.full(10, 3.0), {}, "constant"),
+        (np.random.default_rng(0).random((10, 2)), np.arange(10.0), {"units": np.zeros((2, 5))}, "shape"),
+        (np.random.default_rng(0).random((10, 2)) + 1, np.arange(10.0) + 1,
+         {"units": np.array([[1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [0, 1, 0, 0, 0]])}, "balance|span|cannot"),
+    ],
+)
+def test_bad_input_raises_value_error(X, y, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FeynmanRegressor(time_budget_s=5).fit(X, y, **kwargs)
+
+
+def test_unknown_operator_lists_valid_ones():
+    X = np.random.default_rng(0).random((10, 1)) + 1
+    with pytest.raises(ValueError, match="valid operators"):
+        FeynmanRegressor(operators=("+", "bogus")).fit(X, X[:, 0] ** 2)
