@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from functools import lru_cache
 
@@ -135,5 +136,5 @@ def _factor(k: sympy.Rational, j: int) -> tuple[sympy.Expr, float]:
 
 
 def _description_bits(frac: Fraction, k: sympy.Rational) -> float:
-    bits = np.log2(abs(frac.numerator) + 1) + np.log2(frac.denominator + 1) + float(abs(k))
+    bits = math.log2(abs(frac.numerator) + 1) + math.log2(frac.denominator + 1) + float(abs(k))
     return bits + (0.0 if k.is_integer else 3.0)

@@ -36,7 +36,7 @@ def test_easy_equations_are_recovered_exactly(eq_id):
 
 
 def test_works_without_units():
-    model, ok = _fit("I.12.11", units=False, use_oracle=False)
+    model, ok = _fit("I.26.2", units=False, use_oracle=False)
     assert ok and "dimensional" not in model.steps_
 
 
@@ -50,8 +50,8 @@ def test_pareto_front_is_returned():
     assert all(a >= b for a, b in zip(errors, errors[1:], strict=False))
 
 
-def test_translational_symmetry_path_solves_a_distance():
-    # d = sqrt((x2-x1)^2 + (y2-y1)^2): too long for a short brute force, found via the oracle
+def test_distance_between_points_is_recovered():
+    # d = sqrt((x2-x1)^2 + (y2-y1)^2), 4 variables, no units: polyfit of d**2 or the oracle's symmetries
     X = np.random.default_rng(0).uniform(1, 5, (800, 4))
     y = np.sqrt((X[:, 1] - X[:, 0]) ** 2 + (X[:, 3] - X[:, 2]) ** 2)
     model = FeynmanRegressor(time_budget_s=120, operators=("+", "-", "*", "/", "sqrt", "square")).fit(
