@@ -77,6 +77,18 @@ def _rel_error(pred: np.ndarray | None, y: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred - y) ** 2)) / (np.sqrt(np.mean(y**2)) or 1.0))
 
 
+def _transformed(y: np.ndarray, transforms):
+    """Each transform that applies to ``y`` (sign-oriented), with ``T(y)`` when finite and not constant."""
+    for tr in transforms:
+        tr = tr.oriented(y)
+        if not tr.applies(y):
+            continue
+        with np.errstate(all="ignore"):
+            ty = tr.forward(y)
+        if np.all(np.isfinite(ty)) and np.ptp(ty) > 0:
+            yield tr, ty
+
+
 def _free_long_constants(expr: sympy.Expr, max_bits: float = 12.0) -> sympy.Expr:
     """Replace numbers that take more than ``max_bits`` to write (e.g. ``2401/(31*e*pi**3)``) by floats."""
     def long(node) -> bool:
@@ -395,16 +407,9 @@ class FeynmanRegressor:
         # 1. polynomial fit on y and its transforms
         if consider(self._polyfit(X, y, syms, names, tol)):
             return True
-        for tr in transforms:
+        for tr, ty in _transformed(y, transforms):
             if ctx.left() <= 0:
                 return False
-            tr = tr.oriented(y)
-            if not tr.applies(y):
-                continue
-            with np.errstate(all="ignore"):
-                ty = tr.forward(y)
-            if not np.all(np.isfinite(ty)) or np.ptp(ty) == 0:
-                continue
             fit = self._polyfit(X, ty, syms, names, tol)
             if fit is not None:
                 if consider(self._restored(tr, fit, X, y, syms, tol, ("polyfit",))):
@@ -413,16 +418,9 @@ class FeynmanRegressor:
         share = min(max(ctx.left() / 10, 2.0), 10.0 if depth == 0 else 5.0)
         if consider(self._brute(X, y, syms, names, ctx, tol, share)):
             return True
-        for tr in transforms:
+        for tr, ty in _transformed(y, transforms):
             if ctx.left() <= 1:
                 return False
-            tr = tr.oriented(y)
-            if not tr.applies(y):
-                continue
-            with np.errstate(all="ignore"):
-                ty = tr.forward(y)
-            if not np.all(np.isfinite(ty)) or np.ptp(ty) == 0:
-                continue
             fit = self._brute(X, ty, syms, names, ctx, tol, min(share / 3, 5.0), record=False)
             if fit is not None and fit.error <= tol:
                 if consider(self._restored(tr, fit, X, y, syms, tol, ("bruteforce",))):

@@ -23,8 +23,9 @@ def _fit(eq_id, budget=30.0, n=500, units=True, **kwargs):
 
 @pytest.mark.parametrize(
     "eq_id",
+    # each is solved by polyfit or a brute force of a few tokens, so a slow machine does not change the result
     ["I.12.1", "I.6.2a", "I.10.7", "I.12.11", "I.26.2", "I.14.4", "I.34.8", "II.27.16", "I.12.4", "III.12.43",
-     "I.48.2", "I.39.11"],
+     "I.39.11", "I.12.2"],
 )
 def test_easy_equations_are_recovered_exactly(eq_id):
     model, ok = _fit(eq_id, use_oracle=False)
