@@ -6,6 +6,8 @@ checks live here once and give the same messages everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -58,3 +60,19 @@ def check_xy(X, y, *, min_samples: int = 1, positive_x: bool = False) -> tuple[n
     if not np.all(np.isfinite(y)):
         raise ValueError("y contains NaN or inf")
     return X, y
+
+
+def check_variable_names(variable_names: Sequence[str] | None, n_features: int) -> tuple[str, ...]:
+    """Names of ``X``'s columns: the given ones as strings, or ``x0, x1, ...`` when ``None``.
+
+    Raises:
+        ValueError: if the count differs from ``n_features`` or two names are equal.
+    """
+    if variable_names is None:
+        return tuple(f"x{i}" for i in range(n_features))
+    names = tuple(str(v) for v in variable_names)
+    if len(names) != n_features:
+        raise ValueError(f"variable_names has {len(names)} names for {n_features} columns of X")
+    if len(set(names)) != n_features:
+        raise ValueError(f"variable_names must be distinct, got {names}")
+    return names

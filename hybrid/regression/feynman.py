@@ -37,7 +37,7 @@ from symbolic.regression.pareto import ParetoFront, description_length
 from symbolic.regression.polyfit import fit_polynomial
 from symbolic.regression.symmetry import find_scaling_symmetry, find_separability, find_translational_symmetry
 from symbolic.regression.transforms import OUTPUT_TRANSFORMS
-from tasks.arrays import check_X, check_xy
+from tasks.arrays import check_variable_names, check_X, check_xy
 
 #: Output transforms tried at every node, most useful first.
 TRANSFORMS: tuple[str, ...] = ("square", "sqrt", "inverse", "log", "exp", "inverse_square", "arcsin", "sin", "cos")
@@ -282,13 +282,7 @@ class FeynmanRegressor:
     # --- input handling -------------------------------------------------------------
     @staticmethod
     def _names(variable_names, d: int) -> tuple[str, ...]:
-        if variable_names is None:
-            return tuple(f"x{i}" for i in range(d))
-        names = tuple(str(v) for v in variable_names)
-        if len(names) != d:
-            raise ValueError(f"variable_names has {len(names)} names for {d} columns of X")
-        if len(set(names)) != d:
-            raise ValueError(f"variable_names must be distinct, got {names}")
+        names = check_variable_names(variable_names, d)
         for nm in names:
             if not nm.isidentifier():
                 raise ValueError(f"variable name {nm!r} is not an identifier")
@@ -421,7 +415,7 @@ class FeynmanRegressor:
         for tr, ty in _transformed(y, transforms):
             if ctx.left() <= 1:
                 return False
-            fit = self._brute(X, ty, syms, names, ctx, tol, min(share / 3, 5.0), record=False)
+            fit = self._brute(X, ty, syms, names, ctx, tol, min(share / 3, 5.0))
             if fit is not None and fit.error <= tol:
                 if consider(self._restored(tr, fit, X, y, syms, tol, ("bruteforce",))):
                     return True
@@ -434,7 +428,7 @@ class FeynmanRegressor:
         expr = fit.expression.xreplace({sympy.Symbol(n, real=True): s for n, s in zip(names, syms, strict=True)})
         return _Found(expr, float(fit.relative_error), ("polyfit",), not expr.atoms(sympy.Float))
 
-    def _brute(self, X, y, syms, names, ctx, tol, budget, record=True) -> _Found | None:
+    def _brute(self, X, y, syms, names, ctx, tol, budget) -> _Found | None:
         res = brute_force(
             X, y, variable_names=names, operators=ctx.operators, time_budget_s=max(budget, 0.1),
             tolerance=tol, rng=ctx.rng,
@@ -487,10 +481,8 @@ class FeynmanRegressor:
                 return None
             Xr = sym.apply(X)
             new = ctx.fresh()
-            rest = [s for k, s in enumerate(syms) if k not in (sym.i, sym.j)]
             rsyms = self._reduced_symbols(syms, sym, new)
             sub = self._solve(Xr, y, rsyms, ctx, depth + 1, sym.lift(oracle), tol)
-            del rest
             if sub is None:
                 continue
             expr = sub.expression.xreplace({new: sym.combine(syms[sym.i], syms[sym.j])})
@@ -517,8 +509,8 @@ class FeynmanRegressor:
             combined = self._with_free_constants(sep.combine(left.expression, right.expression), sep.kind)
             expr, err, exact = polish_constants(combined, syms, X, y, snap_tolerance=max(1e-6, tol / 10))
             found = _Found(expr, err, (f"separable({sep.kind})", *left.steps, *right.steps), exact)
-            if np.isfinite(err):
-                self.pareto_front_.add(expr, err, source="+".join(found.steps)) if depth == 0 else None
+            if np.isfinite(err) and depth == 0:
+                self.pareto_front_.add(expr, err, source="+".join(found.steps))
             if exact and err <= tol:
                 return found
         return None

@@ -27,7 +27,7 @@ import numpy as np
 import sympy
 
 from symbolic.regression.snapping import snap_constant
-from tasks.arrays import check_xy
+from tasks.arrays import check_variable_names, check_xy
 
 
 @dataclass(frozen=True)
@@ -481,9 +481,7 @@ def brute_force(
     X, y = check_xy(X, y)
     operators = check_operators(operators)
     constants = _check_constants(constants)
-    names = tuple(variable_names) if variable_names is not None else tuple(f"x{i}" for i in range(X.shape[1]))
-    if len(names) != X.shape[1]:
-        raise ValueError(f"variable_names has {len(names)} names for {X.shape[1]} columns")
+    names = check_variable_names(variable_names, X.shape[1])
     rng = rng if rng is not None else np.random.default_rng(0)
     deadline = time.perf_counter() + float(time_budget_s)
     search = _Search(X, y, names, operators, constants, tolerance, deadline, max_stored, rng)

@@ -18,7 +18,7 @@ import numpy as np
 import sympy
 
 from symbolic.regression.snapping import snap_constant_with_e
-from tasks.arrays import check_X, check_xy
+from tasks.arrays import check_variable_names, check_X, check_xy
 
 # Largest number of monomials (columns of the design matrix) fitted at one degree.
 MAX_MONOMIALS = 500
@@ -124,7 +124,7 @@ def fit_polynomial(
         raise ValueError(f"tolerance must be a positive number, got {tolerance}")
     if max_terms is not None and max_terms < 1:
         raise ValueError(f"max_terms must be >= 1, got {max_terms}")
-    names = _names(variable_names, d)
+    names = check_variable_names(variable_names, d)
     symbols = tuple(sympy.Symbol(name, real=True) for name in names)
     rms_y = float(np.sqrt(np.mean(y**2)))
     ops = 0
@@ -304,13 +304,3 @@ def _design(X: np.ndarray, monomials: list[tuple[int, ...]]) -> np.ndarray:
 def _monomial_expr(symbols: tuple[sympy.Symbol, ...], exps: tuple[int, ...]) -> sympy.Expr:
     return sympy.Mul(*(s**e for s, e in zip(symbols, exps, strict=True) if e))
 
-
-def _names(variable_names: Sequence[str] | None, d: int) -> tuple[str, ...]:
-    if variable_names is None:
-        return tuple(f"x{i}" for i in range(d))
-    names = tuple(str(v) for v in variable_names)
-    if len(names) != d:
-        raise ValueError(f"variable_names has {len(names)} names for {d} columns of X")
-    if len(set(names)) != d:
-        raise ValueError("variable_names must be distinct")
-    return names

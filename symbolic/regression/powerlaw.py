@@ -15,7 +15,7 @@ import numpy as np
 import sympy
 
 from symbolic.regression.snapping import snap_constant, snap_rational
-from tasks.arrays import check_xy
+from tasks.arrays import check_variable_names, check_xy
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def fit_power_law(
             ``y`` is zero or of the minority sign.
     """
     X, y = check_xy(X, y, positive_x=True)
-    names = _names(variable_names, X.shape[1])
+    names = check_variable_names(variable_names, X.shape[1])
     sign = 1.0 if np.sum(y > 0) >= np.sum(y < 0) else -1.0
     keep = np.sign(y) == sign
     if keep.sum() < 0.75 * len(y):
@@ -142,13 +142,3 @@ def fit_power_law(
         flops=flops,
     )
 
-
-def _names(variable_names, d: int) -> tuple[str, ...]:
-    if variable_names is None:
-        return tuple(f"x{i}" for i in range(d))
-    names = tuple(str(v) for v in variable_names)
-    if len(names) != d:
-        raise ValueError(f"variable_names has {len(names)} names for {d} columns of X")
-    if len(set(names)) != d:
-        raise ValueError("variable_names must be distinct")
-    return names
