@@ -173,6 +173,35 @@ def _hash_rows(values: np.ndarray) -> np.ndarray:
     return h
 
 
+class _HashSet:
+    """A set of int64 hashes as a few sorted arrays, merged like a binary counter.
+
+    Membership of a whole batch is a vectorised ``searchsorted`` per array, so the
+    search never loops in Python over expressions.
+    """
+
+    def __init__(self):
+        self.arrays: list[np.ndarray] = []
+
+    def contains(self, h: np.ndarray) -> np.ndarray:
+        found = np.zeros(h.shape, dtype=bool)
+        for arr in self.arrays:
+            pos = np.minimum(np.searchsorted(arr, h), arr.size - 1)
+            found |= arr[pos] == h
+        return found
+
+    def add(self, sorted_new: np.ndarray) -> None:
+        """Add sorted hashes that are not in the set yet."""
+        if sorted_new.size == 0:
+            return
+        self.arrays.append(sorted_new)
+        while len(self.arrays) >= 2 and self.arrays[-1].size * 2 >= self.arrays[-2].size:
+            b, a = self.arrays.pop(), self.arrays.pop()
+            merged = np.concatenate([a, b])
+            merged.sort(kind="stable")
+            self.arrays.append(merged)
+
+
 class _Search:
     def __init__(self, X, y, names, operators, constants, tolerance, deadline, max_rows, rng):
         self.names = names
@@ -189,7 +218,7 @@ class _Search:
         self.max_rows = max_rows
         self.tolerance = tolerance
         self.levels: dict[int, _Level] = {}
-        self.seen: set[int] = set()
+        self.seen = _HashSet()
         self.stored = 0
         self.evaluated = 0
         self.top: dict[int, list[tuple[float, int, int]]] = {}  # length -> [(err, level, row)]
@@ -206,26 +235,29 @@ class _Search:
         k = len(rows)
         lvl = _Level(values, -1 - np.arange(k), np.zeros(k, int), np.zeros(k, int), np.zeros(k, int),
                       np.zeros(k, int))
-        self.seen.update(_hash_rows(values).tolist())
+        self.seen.add(np.unique(_hash_rows(values)))
         self.levels[1] = lvl
         self.stored += k
         self._score(1, values, np.arange(k))
 
     def _keep(self, values: np.ndarray, allow_constant: bool) -> np.ndarray:
         """Indices of rows that are finite, not huge, and new."""
+        # One pass for the row maxima and one for the minima: NaN propagates through both,
+        # so their finiteness is the rows' (fewer passes over memory than isfinite/abs/ptp).
         with np.errstate(all="ignore"):
-            ok = np.all(np.isfinite(values), axis=1) & np.all(np.abs(values) < 1e15, axis=1)
+            hi, lo = values.max(axis=1), values.min(axis=1)
+            ok = (hi < 1e15) & (lo > -1e15)
             if not allow_constant:
-                ok &= np.ptp(values, axis=1) > 1e-12 * (np.abs(values).max(axis=1) + 1e-300)
+                ok &= (hi - lo) > 1e-12 * (np.maximum(hi, -lo) + 1e-300)
         idx = np.flatnonzero(ok)
         if idx.size == 0:
             return idx
         h = _hash_rows(values[idx])
-        _, first = np.unique(h, return_index=True)
-        first.sort()
-        keep = [i for i in first if int(h[i]) not in self.seen]
-        self.seen.update(int(h[i]) for i in keep)
-        return idx[np.array(keep, dtype=int)] if keep else np.array([], dtype=int)
+        unique, first = np.unique(h, return_index=True)
+        new = ~self.seen.contains(unique)
+        self.seen.add(unique[new])
+        keep = np.sort(first[new])
+        return idx[keep]
 
     def build(self, length: int) -> bool:
         """Enumerate every expression of ``length`` tokens; False if the deadline passed."""
@@ -245,9 +277,10 @@ class _Search:
                     keep = self._keep(vals, allow_constant)
                     n = keep.size
                     if n:
-                        chunks.append((vals[keep], np.full(n, oi), keep, np.zeros(n, int),
+                        kept = vals[keep]
+                        chunks.append((kept, np.full(n, oi), keep, np.zeros(n, int),
                                        np.full(n, length - 1), np.zeros(n, int)))
-                        self._score(length, vals[keep], None, chunks_index=len(chunks) - 1)
+                        self._score(length, kept, None, chunks_index=len(chunks) - 1)
                     if time.perf_counter() > self.deadline:
                         self._finish(length, chunks, store)
                         return False
@@ -277,8 +310,9 @@ class _Search:
                     keep = self._keep(vals, allow_constant)
                     n = keep.size
                     if n:
-                        chunks.append((vals[keep], np.full(n, oi), li[keep], ri[keep], np.full(n, i), np.full(n, j)))
-                        self._score(length, vals[keep], None, chunks_index=len(chunks) - 1)
+                        kept = vals[keep]
+                        chunks.append((kept, np.full(n, oi), li[keep], ri[keep], np.full(n, i), np.full(n, j)))
+                        self._score(length, kept, None, chunks_index=len(chunks) - 1)
                     if time.perf_counter() > self.deadline:
                         self._finish(length, chunks, store)
                         return False
