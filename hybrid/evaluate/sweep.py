@@ -223,8 +223,29 @@ def run_sweep(
     return SweepOutcome(ran=len(todo), skipped=skipped, failed=failed)
 
 
+#: Thread-count variables of the BLAS libraries numpy may use; read once, at import.
+_BLAS_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _run_on_pool(todo, finish, jobs, track_energy, count_flops) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    # Spawned workers read these when they import numpy (workers start on the first
+    # submit): without them each worker's BLAS starts one thread per core, and `jobs`
+    # workers oversubscribe the machine.
+    saved = {v: os.environ.get(v) for v in _BLAS_THREAD_VARS}
+    for v in _BLAS_THREAD_VARS:
+        os.environ.setdefault(v, str(threads))
+    try:
+        _run_pool(todo, finish, jobs, threads, track_energy, count_flops)
+    finally:
+        for v, value in saved.items():
+            if value is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = value
+
+
+def _run_pool(todo, finish, jobs, threads, track_energy, count_flops) -> None:
     pool = cf.ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
