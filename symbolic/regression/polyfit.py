@@ -163,6 +163,58 @@ def fit_polynomial(
     return None
 
 
+def fit_linear_combination(
+    design: np.ndarray, y: np.ndarray, tolerance: float, max_terms: int | None = None
+) -> tuple[tuple[int, ...], tuple[sympy.Expr, ...], float] | None:
+    """Fit ``y`` as a sparse combination of fixed columns with exact (snapped) coefficients.
+
+    The same machinery as one degree of :func:`fit_polynomial`, for any set of columns (a
+    library of basis functions, say): least squares; negligible or insignificant columns
+    dropped and the rest refitted; each coefficient snapped to a short exact constant
+    (integer, fraction, ``r * pi**k * e**j``, guarded against long constants matching by
+    chance); and the result kept only if it still fits to ``tolerance``. Coefficients that
+    do not snap are left as ``sympy.Float`` (refitted with the snapped ones held fixed).
+
+    Include a column of ones in ``design`` for an intercept. Keep fewer columns than rows:
+    an interpolating design fits anything.
+
+    Args:
+        design: the columns ``(n, m)``, finite.
+        y: targets ``(n,)``, finite.
+        tolerance: largest accepted ``rms(fit - y) / rms(y)`` (> 0).
+        max_terms: if given, fits keeping more columns than this are rejected (>= 1).
+
+    Returns:
+        ``(kept column indices, coefficients, rmse)``, the coefficients exact where they
+        snapped; ``((), (), 0.0)`` if ``y`` is all zero; ``None`` if no fit passes.
+
+    Raises:
+        ValueError: on bad shapes, NaN/inf, a non-positive ``tolerance`` or ``max_terms``.
+    """
+    design = np.asarray(design, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if design.ndim != 2:
+        raise ValueError(f"design must be 2-D (n_samples, n_columns), got shape {design.shape}")
+    if y.ndim != 1 or y.shape[0] != design.shape[0]:
+        raise ValueError(f"y must be 1-D with {design.shape[0]} values to match design, got shape {y.shape}")
+    if not (np.all(np.isfinite(design)) and np.all(np.isfinite(y))):
+        raise ValueError("design or y contains NaN or inf")
+    if not (tolerance > 0 and np.isfinite(tolerance)):
+        raise ValueError(f"tolerance must be a positive number, got {tolerance}")
+    if max_terms is not None and max_terms < 1:
+        raise ValueError(f"max_terms must be >= 1, got {max_terms}")
+    rms_y = float(np.sqrt(np.mean(y**2))) if y.size else 0.0
+    if rms_y == 0.0:
+        return (), (), 0.0
+    if design.shape[1] == 0:
+        return None
+    fit, _ = _fit_degree(design, y, rms_y, tolerance, max_terms)
+    if fit is None:
+        return None
+    keep, coefficients, rmse = fit
+    return tuple(int(k) for k in keep), tuple(coefficients), float(rmse)
+
+
 def _fit_degree(
     design: np.ndarray, y: np.ndarray, rms_y: float, tolerance: float, max_terms: int | None
 ) -> tuple[tuple[list[int], list[sympy.Expr], float] | None, int]:
@@ -175,11 +227,13 @@ def _fit_degree(
     coef = np.zeros(0)
     # Least squares, then drop terms that are negligible next to the budget (all at once) or
     # statistically insignificant (|t| < T_MIN, a quarter of the terms at most per round), refit.
-    for _ in range(m + 1):
+    for round_ in range(m + 1):
         if not keep:
             return None, ops
         coef, stderr, flops = _lstsq(design[:, keep], y, col_rms[keep])
         ops += flops
+        if round_ == 0 and np.sqrt(np.mean((design[:, keep] @ coef - y) ** 2)) > budget:
+            return None, ops  # all the terms together miss: no subset can do better
         t_stat = _t_stat(coef, stderr)
         contribution = np.abs(coef) * col_rms[keep]
         drop = contribution < budget / (10.0 * np.sqrt(len(keep)))
