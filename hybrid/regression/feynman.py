@@ -32,12 +32,23 @@ from neural.regression.oracle import MLPOracle
 from symbolic.regression.bruteforce import DEFAULT_OPERATORS, brute_force, check_operators, evaluate, snap_number
 from symbolic.regression.constants import polish_constants
 from symbolic.regression.dimensional import dimensional_reduction
-from symbolic.regression.noise import estimate_noise
+from symbolic.regression.library import fit_library
+from symbolic.regression.noise import estimate_noise, residual_structure
 from symbolic.regression.pareto import ParetoFront, description_length
 from symbolic.regression.polyfit import fit_polynomial
+from symbolic.regression.rational import fit_rational
 from symbolic.regression.symmetry import find_scaling_symmetry, find_separability, find_translational_symmetry
 from symbolic.regression.transforms import OUTPUT_TRANSFORMS
 from tasks.arrays import check_variable_names, check_X, check_xy
+
+#: A residual whose neighbour correlation (:func:`~symbolic.regression.noise.residual_structure`)
+#: is above this still depends on the inputs: the formula misses something.
+STRUCTURE_THRESHOLD = 0.25
+#: Errors below this are round-off: the formula is accepted without a structure test.
+ROUNDOFF = 1e-9
+
+#: Most basis functions the library fit builds (columns of its design matrix).
+LIBRARY_COLUMNS = 5000
 
 #: Output transforms tried at every node, most useful first.
 TRANSFORMS: tuple[str, ...] = ("square", "sqrt", "inverse", "log", "exp", "inverse_square", "arcsin", "sin", "cos")
@@ -99,6 +110,29 @@ def _free_long_constants(expr: sympy.Expr, max_bits: float = 12.0) -> sympy.Expr
         if node.is_number and long(node) and not any(node in r.args for r in replacements):
             replacements[node] = sympy.Float(float(node), 15)
     return expr.xreplace(replacements) if replacements else expr
+
+
+def _tidy(expr: sympy.Expr, symbols, X: np.ndarray) -> sympy.Expr:
+    """The shortest of ``expr`` and its cancelled and factored forms that agrees with it on ``X``.
+
+    A ratio restored from dimensionless groups, ``r1*(m1*r1/(m2*r2) + 1)/(m1*r1/(m2*r2) + r1/r2)``,
+    reads ``(m1*r1 + m2*r2)/(m1 + m2)`` after ``cancel``.
+    """
+    if sympy.count_ops(expr) > 80:  # sympy's rewriting grows fast: leave long formulas alone
+        return expr
+    best, best_len = expr, description_length(expr)
+    reference = evaluate(expr, symbols, X[:50])
+    for rewrite in (lambda e: sympy.cancel(sympy.together(e)), sympy.factor):
+        try:
+            form = rewrite(expr)
+        except (sympy.PolynomialError, TypeError, ValueError):
+            continue
+        length = description_length(form)
+        if length < best_len:
+            values = evaluate(form, symbols, X[:50])
+            if reference is not None and values is not None and np.allclose(values, reference, rtol=1e-9, atol=0):
+                best, best_len = form, length
+    return best
 
 
 def _split_exp(expr: sympy.Expr) -> sympy.Expr:
@@ -220,27 +254,42 @@ class FeynmanRegressor:
                 expr = reduction.restore(sub.expression, list(gsyms), list(self.symbols_))
                 return self._verified(expr, X, y, ctx, ("dimensional", *sub.steps), polish=not sub.exact)
 
-            formulations.append((Z, t, gsyms, self._tolerance(noise), restore))
+            formulations.append([Z, t, gsyms, self._tolerance(noise), restore])
             self.noise_ = noise
         raw_noise = estimate_noise(X, y)
-        formulations.append((X, y, self.symbols_, self._tolerance(raw_noise), lambda sub: sub))
+        formulations.append([X, y, self.symbols_, self._tolerance(raw_noise), lambda sub: sub])
         if reduction is None:
             self.noise_ = raw_noise
 
+        verdicts: dict[tuple[str, float], bool] = {}
+
+        def accepted(f: _Found | None) -> bool:
+            if f is None or not (f.exact and f.error <= ctx.tolerance):
+                return False
+            key = (sympy.srepr(f.expression), f.error)
+            if key not in verdicts:
+                verdicts[key] = self._noise_like(f.expression, self.symbols_, X, y, f.error)
+            return verdicts[key]
+
         def done() -> bool:
-            return found is not None and found.exact and found.error <= ctx.tolerance
+            return accepted(found)
 
         # Cheap steps on every formulation first, then the oracle, then long searches:
         # a problem that polyfit solves raw is not held up by an oracle on its groups.
-        for stage in ("cheap", "decompose", "long"):
-            for Zf, tf, syms, tol, back in formulations:
+        for stage in ("fits", "brute", "decompose", "long"):
+            for formulation in formulations:
+                Zf, tf, syms, tol, back = formulation
                 if done() or ctx.left() <= 0:
                     break
                 ctx.tolerance = tol
                 if Zf.shape[1] == 0:
-                    sub = self._constant(tf, ctx) if stage == "cheap" else None
+                    sub = self._constant(tf, ctx) if stage == "fits" else None
                 else:
                     sub = self._solve(Zf, tf, syms, ctx, depth=0, oracle=None, stage=stage)
+                # A candidate whose residual had structure showed the noise to be lower.
+                if ctx.tolerance < tol:
+                    for f in formulations:
+                        f[3] = min(f[3], ctx.tolerance)
                 candidate = back(sub) if sub is not None else None
                 if candidate is not None and (found is None or self._better(candidate, found)):
                     found = candidate
@@ -250,10 +299,11 @@ class FeynmanRegressor:
         if found is None:
             raise RuntimeError("no formula could be evaluated on the data")
         best = self._select(found, X, y)
+        best = _Found(_tidy(best.expression, self.symbols_, X), best.error, best.steps, best.exact)
         self.expression_ = best.expression
         self.error_ = best.error
         self.steps_ = best.steps
-        self.solved_ = best.exact and best.error <= ctx.tolerance
+        self.solved_ = accepted(best)
         self.tolerance_ = ctx.tolerance
         self.operations_ = dict(ctx.work)
         self.seconds_ = time.perf_counter() - start
@@ -363,15 +413,22 @@ class FeynmanRegressor:
         return best[1]
 
     def _solve(
-        self, X, y, syms, ctx: _Context, depth: int, oracle, tolerance: float | None = None, stage: str = "all"
+        self, X, y, syms, ctx: _Context, depth: int, oracle, tolerance: float | None = None, stage: str = "all",
+        real: bool = True,
     ) -> _Found | None:
         """Solve ``y = f(X)`` over ``syms``; returns the best formula found (or None).
 
-        ``stage`` runs one part of the loop: ``"cheap"`` (polyfit, short brute force),
-        ``"decompose"`` (oracle, symmetries, separability), ``"long"`` (brute force for
-        the time left), or ``"all"`` of them in that order (sub-problems).
+        ``stage`` runs one part of the loop: ``"fits"`` (polynomial and other linear
+        fits), ``"brute"`` (a short brute force), ``"decompose"`` (oracle, symmetries,
+        separability), ``"long"`` (brute force for the time left), or ``"all"`` of them in
+        that order (sub-problems).
+        ``tolerance=None`` uses ``ctx.tolerance``, which a rejected candidate tightens.
+        ``real`` says ``y`` is measured data (not the oracle's), so a candidate's
+        residual must look like noise to be accepted.
         """
-        tol = ctx.tolerance if tolerance is None else tolerance
+        def tol() -> float:
+            return ctx.tolerance if tolerance is None else tolerance
+
         best: _Found | None = None
 
         def consider(candidate: _Found | None) -> bool:
@@ -380,53 +437,98 @@ class FeynmanRegressor:
                 return False
             if best is None or self._better(candidate, best):
                 best = candidate
-            return candidate.exact and candidate.error <= tol
+            if not (candidate.exact and candidate.error <= tol()):
+                return False
+            if real and not self._noise_like(candidate.expression, syms, X, y, candidate.error):
+                if tolerance is None:  # the noise is below this error: look for better
+                    ctx.tolerance = min(ctx.tolerance, candidate.error / 2)
+                return False
+            return True
 
         names = [s.name for s in syms]
         transforms = [OUTPUT_TRANSFORMS[t] for t in TRANSFORMS if t in OUTPUT_TRANSFORMS]
-        if stage in ("cheap", "all") and self._cheap(X, y, syms, names, ctx, depth, tol, transforms, consider):
+        if stage in ("fits", "all") and self._fits(X, y, syms, names, ctx, tol, transforms, consider):
+            return best
+        if stage in ("brute", "all") and self._short_brute(X, y, syms, names, ctx, depth, tol, transforms, consider):
             return best
         # 3. the oracle: symmetries and separability
         if stage in ("decompose", "all") and X.shape[1] >= 2 and ctx.use_oracle and depth < ctx.max_depth \
                 and ctx.left() > 5:
-            if consider(self._decompose(X, y, syms, ctx, depth, oracle, tol)):
+            if consider(self._decompose(X, y, syms, ctx, depth, oracle, tolerance, real)):
                 return best
         # 4. whatever time is left: a longer brute force
         if stage in ("long", "all") and ctx.left() > 2 and depth == 0:
-            consider(self._brute(X, y, syms, names, ctx, tol, ctx.left() - 1))
+            consider(self._brute(X, y, syms, names, ctx, tol(), ctx.left() - 1))
         return best
 
-    def _cheap(self, X, y, syms, names, ctx, depth, tol, transforms, consider) -> bool:
-        """Polyfit and a short brute force on ``y`` and its transforms; True once solved."""
-        # 1. polynomial fit on y and its transforms
-        if consider(self._polyfit(X, y, syms, names, tol)):
+    def _noise_like(self, expr, syms, X, y, error: float) -> bool:
+        """True if what ``expr`` leaves of ``y`` is round-off or noise, not a function of ``X``."""
+        if error <= ROUNDOFF:
             return True
-        for tr, ty in _transformed(y, transforms):
-            if ctx.left() <= 0:
-                return False
-            fit = self._polyfit(X, ty, syms, names, tol)
-            if fit is not None:
-                if consider(self._restored(tr, fit, X, y, syms, tol, ("polyfit",))):
+        pred = evaluate(expr, syms, X)
+        if pred is None:
+            return False
+        return residual_structure(X, y - pred) < STRUCTURE_THRESHOLD
+
+    def _fits(self, X, y, syms, names, ctx, tol, transforms, consider) -> bool:
+        """Linear-in-the-coefficients fits of ``y`` and its transforms; True once solved.
+
+        Polynomials first, then ratios of polynomials, then sparse sums over a library
+        of basis functions (each a wider net, so a later fit only runs where the earlier
+        ones failed). ``tol()`` is the current tolerance: a candidate rejected for a
+        structured residual lowers it, and the fit that produced it is tried again.
+        """
+        for fitter in (self._polyfit, self._rational, self._library):
+            for _ in range(3):
+                before = tol()
+                if consider(fitter(X, y, syms, names, before, ctx)):
                     return True
-        # 2. brute force on y, then on its transforms, with a short budget
+                if tol() >= before or ctx.left() <= 0:
+                    break
+            for tr, ty in _transformed(y, transforms):
+                if ctx.left() <= 0:
+                    return False
+                fit = fitter(X, ty, syms, names, tol(), ctx)
+                if fit is not None:
+                    if consider(self._restored(tr, fit, X, y, syms, tol(), fit.steps)):
+                        return True
+        return False
+
+    def _short_brute(self, X, y, syms, names, ctx, depth, tol, transforms, consider) -> bool:
+        """A brute force with a short budget on ``y``, then on its transforms; True once solved."""
         share = min(max(ctx.left() / 10, 2.0), 10.0 if depth == 0 else 5.0)
-        if consider(self._brute(X, y, syms, names, ctx, tol, share)):
+        if consider(self._brute(X, y, syms, names, ctx, tol(), share)):
             return True
         for tr, ty in _transformed(y, transforms):
             if ctx.left() <= 1:
                 return False
-            fit = self._brute(X, ty, syms, names, ctx, tol, min(share / 3, 5.0))
-            if fit is not None and fit.error <= tol:
-                if consider(self._restored(tr, fit, X, y, syms, tol, ("bruteforce",))):
+            fit = self._brute(X, ty, syms, names, ctx, tol(), min(share / 3, 5.0))
+            if fit is not None and fit.error <= tol():
+                if consider(self._restored(tr, fit, X, y, syms, tol(), ("bruteforce",))):
                     return True
         return False
 
-    def _polyfit(self, X, y, syms, names, tol) -> _Found | None:
+    def _polyfit(self, X, y, syms, names, tol, ctx) -> _Found | None:
         fit = fit_polynomial(X, y, max_degree=self.max_degree, variable_names=names, tolerance=tol)
+        return self._linear_found(fit, names, syms, "polyfit")
+
+    def _rational(self, X, y, syms, names, tol, ctx) -> _Found | None:
+        fit = fit_rational(X, y, max_degree=min(self.max_degree, 2), max_denominator_degree=2,
+                           variable_names=names, tolerance=tol)
+        return self._linear_found(fit, names, syms, "rational")
+
+    def _library(self, X, y, syms, names, tol, ctx) -> _Found | None:
+        fit = fit_library(X, y, variable_names=names, tolerance=tol, max_factors=3 if X.shape[1] <= 3 else 2,
+                          max_columns=LIBRARY_COLUMNS, rng=ctx.rng)
+        return self._linear_found(fit, names, syms, "library")
+
+    @staticmethod
+    def _linear_found(fit, names, syms, step: str) -> _Found | None:
+        """A fit's expression (over ``names``) as a :class:`_Found` over ``syms``."""
         if fit is None:
             return None
         expr = fit.expression.xreplace({sympy.Symbol(n, real=True): s for n, s in zip(names, syms, strict=True)})
-        return _Found(expr, float(fit.relative_error), ("polyfit",), not expr.atoms(sympy.Float))
+        return _Found(expr, float(fit.relative_error), (step,), not expr.atoms(sympy.Float))
 
     def _brute(self, X, y, syms, names, ctx, tol, budget) -> _Found | None:
         res = brute_force(
@@ -467,7 +569,9 @@ class FeynmanRegressor:
         call.relative_error_ = oracle.relative_error_  # type: ignore[attr-defined]
         return call
 
-    def _decompose(self, X, y, syms, ctx: _Context, depth: int, oracle, tol) -> _Found | None:
+    def _decompose(self, X, y, syms, ctx: _Context, depth: int, oracle, tolerance, real) -> _Found | None:
+        """Symmetries (same data, one variable fewer), then separability (oracle data)."""
+        tol = ctx.tolerance if tolerance is None else tolerance
         if oracle is None:
             oracle = self._oracle(X, y, ctx)
         o_tol = max(tol, 5 * getattr(oracle, "relative_error_", 1e-3), 1e-3)
@@ -482,13 +586,13 @@ class FeynmanRegressor:
             Xr = sym.apply(X)
             new = ctx.fresh()
             rsyms = self._reduced_symbols(syms, sym, new)
-            sub = self._solve(Xr, y, rsyms, ctx, depth + 1, sym.lift(oracle), tol)
+            sub = self._solve(Xr, y, rsyms, ctx, depth + 1, sym.lift(oracle), tolerance, real=real)
             if sub is None:
                 continue
             expr = sub.expression.xreplace({new: sym.combine(syms[sym.i], syms[sym.j])})
             err = _rel_error(evaluate(expr, syms, X), y)
             found = _Found(expr, err, (f"symmetry({sym.kind})", *sub.steps), sub.exact)
-            if found.exact and err <= tol:
+            if found.exact and err <= (ctx.tolerance if tolerance is None else tolerance):
                 return found
         # separability: two smaller problems on oracle data
         seps = find_separability(oracle, X, tolerance=o_tol, rng=ctx.rng)
@@ -500,10 +604,10 @@ class FeynmanRegressor:
             sub_tol = max(o_tol, tol)
             lsyms = tuple(syms[k] for k in sep.left)
             rsyms = tuple(syms[k] for k in sep.right)
-            left = self._solve(XL, yL, lsyms, ctx, depth + 1, oL, sub_tol)
+            left = self._solve(XL, yL, lsyms, ctx, depth + 1, oL, sub_tol, real=False)
             if left is None or left.error > 10 * sub_tol:
                 continue
-            right = self._solve(XR, yR, rsyms, ctx, depth + 1, oR, sub_tol)
+            right = self._solve(XR, yR, rsyms, ctx, depth + 1, oR, sub_tol, real=False)
             if right is None or right.error > 10 * sub_tol:
                 continue
             combined = self._with_free_constants(sep.combine(left.expression, right.expression), sep.kind)
