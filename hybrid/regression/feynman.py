@@ -47,6 +47,9 @@ STRUCTURE_THRESHOLD = 0.25
 #: Errors below this are round-off: the formula is accepted without a structure test.
 ROUNDOFF = 1e-9
 
+#: Highest numerator and denominator degree of the rational fit, by number of variables.
+RATIONAL_DEGREES = {1: 4, 2: 4, 3: 3}
+
 #: Most basis functions the library fit builds (columns of its design matrix).
 LIBRARY_COLUMNS = 5000
 
@@ -513,7 +516,9 @@ class FeynmanRegressor:
         return self._linear_found(fit, names, syms, "polyfit")
 
     def _rational(self, X, y, syms, names, tol, ctx) -> _Found | None:
-        fit = fit_rational(X, y, max_degree=min(self.max_degree, 2), max_denominator_degree=2,
+        # Few variables leave room for higher degrees at the same number of coefficients.
+        degree = min(self.max_degree, RATIONAL_DEGREES.get(X.shape[1], 2))
+        fit = fit_rational(X, y, max_degree=degree, max_denominator_degree=degree,
                            variable_names=names, tolerance=tol)
         return self._linear_found(fit, names, syms, "rational")
 
