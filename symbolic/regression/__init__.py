@@ -1,10 +1,14 @@
 """Symbolic regression machinery (numpy + sympy): power-law fits, snapping, exact recovery,
-dimensional analysis, polynomial fits and a description-length Pareto front."""
+dimensional analysis, polynomial, rational and basis-library fits, noise and residual
+tests, and a description-length Pareto front."""
 
 from symbolic.regression.dimensional import DimensionalReduction, dimensional_reduction
+from symbolic.regression.library import LibraryFit, fit_library
+from symbolic.regression.noise import estimate_noise, residual_structure
 from symbolic.regression.pareto import ParetoFront, ParetoPoint, description_length
 from symbolic.regression.polyfit import PolynomialFit, fit_polynomial
 from symbolic.regression.powerlaw import PowerLawFit, check_xy, fit_power_law  # check_xy: tasks.arrays
+from symbolic.regression.rational import RationalFit, fit_rational
 from symbolic.regression.recovery import is_exact_recovery
 from symbolic.regression.snapping import snap_constant, snap_constant_with_e, snap_rational
 from symbolic.regression.symmetry import (
@@ -32,6 +36,12 @@ __all__ = [
     "dimensional_reduction",
     "PolynomialFit",
     "fit_polynomial",
+    "RationalFit",
+    "fit_rational",
+    "LibraryFit",
+    "fit_library",
+    "estimate_noise",
+    "residual_structure",
     "ParetoFront",
     "ParetoPoint",
     "description_length",

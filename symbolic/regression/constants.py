@@ -74,7 +74,13 @@ def polish_constants(
             break
         A = J.T @ J
         g = J.T @ res
-        step = np.linalg.solve(A + damping * np.diag(np.diag(A) + 1e-12), -g)
+        if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
+            break  # J.T @ J overflowed: keep the constants reached so far
+        try:
+            # lstsq, not solve: constants the data cannot tell apart make the system singular.
+            step = np.linalg.lstsq(A + damping * np.diag(np.diag(A) + 1e-12), -g, rcond=None)[0]
+        except np.linalg.LinAlgError:
+            break
         new = theta + step
         new_res = model(new) - y
         new_cost = float(new_res @ new_res) if np.all(np.isfinite(new_res)) else np.inf

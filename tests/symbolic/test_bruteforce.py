@@ -100,3 +100,13 @@ def test_noise_estimate_tracks_the_noise():
     noisy = t + 1e-2 * rms * np.random.default_rng(1).standard_normal(t.size)
     assert estimate_noise(X, t) < 2e-3
     assert 0.007 < estimate_noise(X, noisy) < 0.015
+
+
+
+def test_polish_constants_survives_a_jacobian_that_overflows():
+    # exp(c * x) with x up to 800 overflows J.T @ J; the refit must stop, not raise.
+    x = sympy.Symbol("x", real=True)
+    X = np.linspace(1, 800, 60)[:, None]
+    rough = sympy.Float(1.0) * sympy.exp(sympy.Float(0.88) * x)
+    expr, err, exact = polish_constants(rough, (x,), X, np.exp(0.88 * X[:, 0]) * 1e-300)
+    assert isinstance(expr, sympy.Expr) and (np.isnan(err) or err >= 0)
