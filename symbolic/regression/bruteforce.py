@@ -79,6 +79,9 @@ DEFAULT_OPERATORS: tuple[str, ...] = (
     "+", "-", "*", "/", "neg", "inv", "sqrt", "square", "exp", "log", "sin", "cos", "arcsin", "arctan",
 )
 
+#: Unary operators that may act on a constant (``sqrt(2)``, ``1/pi``) in a short expression.
+_ALGEBRAIC = frozenset({"neg", "inv", "sqrt", "square", "inc", "dec"})
+
 CONSTANTS: dict[str, tuple[float, sympy.Expr]] = {
     "1": (1.0, sympy.Integer(1)),
     "2": (2.0, sympy.Integer(2)),
@@ -274,7 +277,9 @@ class _Search:
                         continue
                     vals = op.numpy(prev.values)
                     self.evaluated += len(vals)
-                    keep = self._keep(vals, allow_constant)
+                    # cos(2), log(pi): a transcendental function of a constant is no physical
+                    # constant, and as a free number it would let the search fit anything.
+                    keep = self._keep(vals, allow_constant and op.name in _ALGEBRAIC)
                     n = keep.size
                     if n:
                         kept = vals[keep]
@@ -523,7 +528,9 @@ def brute_force(
     result = BruteForceResult(best=None)
     search.leaves_level(constants)
     checked: set[str] = set()
-    snap_tol = max(1e-6, min(1e-2, tolerance * 10))
+    # The constants a and b of y ~ a*f + b are known to about tolerance / sqrt(n) (the
+    # noise averaged over the points), so that is how close a snapped constant must be.
+    snap_tol = max(1e-6, min(1e-2, 3 * tolerance / np.sqrt(X.shape[0])))
     for length in range(1, max_length + 1):
         complete = True if length == 1 else search.build(length)
         result.evaluated = search.evaluated
