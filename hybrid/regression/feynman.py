@@ -579,7 +579,7 @@ class FeynmanRegressor:
         tol = ctx.tolerance if tolerance is None else tolerance
         if oracle is None:
             oracle = self._oracle(X, y, ctx)
-        o_tol = max(tol, 5 * getattr(oracle, "relative_error_", 1e-3), 1e-3)
+        o_tol = max(tol, 5 * getattr(oracle, "relative_error_", 1e-3), 1e-4)
         # symmetries: one variable fewer, same (real) data
         syms_found = []
         syms_found += find_translational_symmetry(oracle, X, tolerance=o_tol)
