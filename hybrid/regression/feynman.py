@@ -47,6 +47,18 @@ STRUCTURE_THRESHOLD = 0.25
 #: Errors below this are round-off: the formula is accepted without a structure test.
 ROUNDOFF = 1e-9
 
+#: Fits of a transformed target get this many times the tolerance (``1/y**2`` doubles
+#: relative noise); what counts is the restored formula's error on ``y`` itself.
+TRANSFORM_SLACK = 3.0
+
+#: Constants longer than this (in bits) are refitted on ``y`` after an output transform is
+#: undone: a fit of ``1/y**2`` weighs the points unlike ``y`` does, so its constants are
+#: only approximately those of the law.
+RESTORE_BITS = 6.0
+
+#: A tolerance above this means noisy data: formulas are then chosen by description length.
+NOISY = 1e-4
+
 #: Highest numerator and denominator degree of the rational fit, by number of variables.
 RATIONAL_DEGREES = {1: 4, 2: 4, 3: 3}
 
@@ -442,16 +454,21 @@ class FeynmanRegressor:
                 best = candidate
             if not (candidate.exact and candidate.error <= tol()):
                 return False
-            if real and not self._noise_like(candidate.expression, syms, X, y, candidate.error):
-                if tolerance is None:  # the noise is below this error: look for better
-                    ctx.tolerance = min(ctx.tolerance, candidate.error / 2)
+            structure = self._structure(candidate.expression, syms, X, y, candidate.error) if real else 0.0
+            if structure >= STRUCTURE_THRESHOLD:
+                if tolerance is None:
+                    # error^2 = noise^2 + structure^2, and the neighbour correlation is about
+                    # the structured share: the noise is below error * sqrt(1 - share).
+                    ctx.tolerance = min(ctx.tolerance, candidate.error * math.sqrt(max(1 - structure, 0.25)))
                 return False
             return True
 
         names = [s.name for s in syms]
         transforms = [OUTPUT_TRANSFORMS[t] for t in TRANSFORMS if t in OUTPUT_TRANSFORMS]
-        if stage in ("fits", "all") and self._fits(X, y, syms, names, ctx, tol, transforms, consider):
-            return best
+        if stage in ("fits", "all"):
+            chosen = self._fits(X, y, syms, names, ctx, tol, transforms, consider)
+            if chosen is not None:
+                return chosen
         if stage in ("brute", "all") and self._short_brute(X, y, syms, names, ctx, depth, tol, transforms, consider):
             return best
         # 3. the oracle: symmetries and separability
@@ -466,36 +483,55 @@ class FeynmanRegressor:
 
     def _noise_like(self, expr, syms, X, y, error: float) -> bool:
         """True if what ``expr`` leaves of ``y`` is round-off or noise, not a function of ``X``."""
+        return self._structure(expr, syms, X, y, error) < STRUCTURE_THRESHOLD
+
+    @staticmethod
+    def _structure(expr, syms, X, y, error: float) -> float:
+        """:func:`residual_structure` of ``y - expr(X)``: 0 for round-off, 1 if not finite."""
         if error <= ROUNDOFF:
-            return True
+            return 0.0
         pred = evaluate(expr, syms, X)
         if pred is None:
-            return False
-        return residual_structure(X, y - pred) < STRUCTURE_THRESHOLD
+            return 1.0
+        return residual_structure(X, y - pred)
 
-    def _fits(self, X, y, syms, names, ctx, tol, transforms, consider) -> bool:
-        """Linear-in-the-coefficients fits of ``y`` and its transforms; True once solved.
+    def _fits(self, X, y, syms, names, ctx, tol, transforms, consider) -> _Found | None:
+        """Linear-in-the-coefficients fits of ``y`` and its transforms; the solution, or None.
 
         Polynomials first, then ratios of polynomials, then sparse sums over a library
         of basis functions (each a wider net, so a later fit only runs where the earlier
         ones failed). ``tol()`` is the current tolerance: a candidate rejected for a
         structured residual lowers it, and the fit that produced it is tried again.
+
+        On exact data the first accepted formula is the answer. On noisy data (a
+        tolerance above :data:`NOISY`) an approximation can fit as well as the law, so
+        every fit runs and the accepted formula of least description length wins.
         """
+        noisy = tol() > NOISY
+        accepted: list[_Found] = []
+
+        def take(candidate: _Found | None) -> bool:
+            if not consider(candidate):
+                return False
+            accepted.append(candidate)
+            return not noisy
+
         for fitter in (self._polyfit, self._rational, self._library):
             for _ in range(3):
                 before = tol()
-                if consider(fitter(X, y, syms, names, before, ctx)):
-                    return True
+                if take(fitter(X, y, syms, names, before, ctx)):
+                    return accepted[-1]
                 if tol() >= before or ctx.left() <= 0:
                     break
             for tr, ty in _transformed(y, transforms):
                 if ctx.left() <= 0:
-                    return False
-                fit = fitter(X, ty, syms, names, tol(), ctx)
-                if fit is not None:
-                    if consider(self._restored(tr, fit, X, y, syms, tol(), fit.steps)):
-                        return True
-        return False
+                    break
+                # A transform changes the noise's size; the restored formula is judged on y.
+                fit = fitter(X, ty, syms, names, TRANSFORM_SLACK * tol(), ctx)
+                if fit is not None and take(self._restored(tr, fit, X, y, syms, tol(), fit.steps)):
+                    return accepted[-1]
+        accepted = [c for c in accepted if c.error <= tol()]  # the tolerance may have dropped since
+        return min(accepted, key=lambda c: description_length(c.expression)) if accepted else None
 
     def _short_brute(self, X, y, syms, names, ctx, depth, tol, transforms, consider) -> bool:
         """A brute force with a short budget on ``y``, then on its transforms; True once solved."""
@@ -558,7 +594,7 @@ class FeynmanRegressor:
         means ``y = e**c * exp(-x**2/2)``): constants that are not short are freed as
         floats, ``exp`` of a sum is split, and the constants are refitted and snapped.
         """
-        expr = _split_exp(tr.inverse(_free_long_constants(fit.expression)))
+        expr = _split_exp(tr.inverse(_free_long_constants(fit.expression, max_bits=RESTORE_BITS)))
         expr, err, exact = polish_constants(expr, syms, X, y, snap_tolerance=max(1e-6, tol / 10))
         return _Found(expr, err, (*steps, f"transform({tr.name})"), exact)
 
