@@ -191,14 +191,7 @@ def fit_linear_combination(
     Raises:
         ValueError: on bad shapes, NaN/inf, a non-positive ``tolerance`` or ``max_terms``.
     """
-    design = np.asarray(design, dtype=float)
-    y = np.asarray(y, dtype=float)
-    if design.ndim != 2:
-        raise ValueError(f"design must be 2-D (n_samples, n_columns), got shape {design.shape}")
-    if y.ndim != 1 or y.shape[0] != design.shape[0]:
-        raise ValueError(f"y must be 1-D with {design.shape[0]} values to match design, got shape {y.shape}")
-    if not (np.all(np.isfinite(design)) and np.all(np.isfinite(y))):
-        raise ValueError("design or y contains NaN or inf")
+    design, y = check_xy(design, y, min_samples=0)  # the design matrix plays X's part
     if not (tolerance > 0 and np.isfinite(tolerance)):
         raise ValueError(f"tolerance must be a positive number, got {tolerance}")
     if max_terms is not None and max_terms < 1:

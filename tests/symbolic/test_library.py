@@ -210,7 +210,7 @@ def test_fit_linear_combination_snaps_and_sparsifies():
     assert fit_linear_combination(design, np.exp(v), 1e-6) is None
     assert fit_linear_combination(design, np.zeros(200), 1e-6) == ((), (), 0.0)
     assert fit_linear_combination(design, 2 + v**2 / 3, 1e-6, max_terms=1) is None
-    with pytest.raises(ValueError, match="design"):
+    with pytest.raises(ValueError, match="2-D"):
         fit_linear_combination(v, v, 1e-6)
     with pytest.raises(ValueError, match="tolerance"):
         fit_linear_combination(design, v, 0.0)
