@@ -514,7 +514,7 @@ class FeynmanRegressor:
             if not consider(candidate):
                 return False
             accepted.append(candidate)
-            return not noisy
+            return not noisy or candidate.error <= ROUNDOFF  # exact to round-off: nothing beats it
 
         for fitter in (self._polyfit, self._rational, self._library):
             for _ in range(3):
