@@ -20,7 +20,6 @@ Python's :mod:`ast` against a whitelist (:func:`parse_operon_model`).
 
 from __future__ import annotations
 
-import ast
 import importlib
 import math
 import numbers
@@ -34,7 +33,7 @@ import sympy
 
 from hybrid.evaluate.meter import record_ops
 from tasks.arrays import check_X, check_xy
-from tasks.feynman.table import FormulaError
+from tasks.feynman.table import formula_to_sympy
 
 __all__ = [
     "GPLEARN_FUNCTIONS",
@@ -331,15 +330,6 @@ OPERON_FUNCTIONS: dict[str, tuple[int, Callable[..., sympy.Expr]]] = {
 }
 _OPERON_CONSTANTS = {"inf": sympy.oo, "nan": sympy.nan}
 
-_BINARY = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
-}
-
-
 def parse_operon_model(text: str, symbols: Mapping[str, sympy.Symbol]) -> sympy.Expr:
     """Parse an Operon infix model string into sympy without evaluating the string.
 
@@ -355,40 +345,14 @@ def parse_operon_model(text: str, symbols: Mapping[str, sympy.Symbol]) -> sympy.
     """
     if not isinstance(text, str):
         raise TypeError(f"model must be a str, got {type(text).__name__}")
-    source = text.strip().replace("^", "**")
-    try:
-        tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        raise FormulaError(f"Operon model {text!r} is not valid syntax: {exc.msg}") from None
-    return _operon_to_sympy(tree.body, symbols, text)
-
-
-def _operon_to_sympy(node: ast.AST, symbols: Mapping[str, sympy.Symbol], text: str) -> sympy.Expr:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(node.value)
-    if isinstance(node, ast.Name):
-        if node.id in symbols:
-            return symbols[node.id]
-        if node.id in _OPERON_CONSTANTS:
-            return _OPERON_CONSTANTS[node.id]
-        raise FormulaError(f"Operon model {text!r}: unknown name {node.id!r}")
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left = _operon_to_sympy(node.left, symbols, text)
-        right = _operon_to_sympy(node.right, symbols, text)
-        return _BINARY[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        operand = _operon_to_sympy(node.operand, symbols, text)
-        return -operand if isinstance(node.op, ast.USub) else operand
-    if isinstance(node, ast.Call):
-        func = node.func
-        if not isinstance(func, ast.Name) or func.id not in OPERON_FUNCTIONS:
-            name = func.id if isinstance(func, ast.Name) else ast.dump(func)
-            raise FormulaError(f"Operon model {text!r}: function {name!r} is not allowed")
-        arity, build = OPERON_FUNCTIONS[func.id]
-        if node.keywords or len(node.args) != arity:
-            raise FormulaError(f"Operon model {text!r}: {func.id} takes exactly {arity} argument(s)")
-        return build(*(_operon_to_sympy(arg, symbols, text) for arg in node.args))
-    raise FormulaError(f"Operon model {text!r}: {type(node).__name__} is not allowed")
+    return formula_to_sympy(
+        text.strip().replace("^", "**"),
+        names={**_OPERON_CONSTANTS, **symbols},
+        functions=OPERON_FUNCTIONS,
+        read_float=sympy.Float,
+        what=f"Operon model {text!r}",
+        allow_non_finite=True,
+    )
 
 
 #: Operon settings after SRBench's Operon configuration (its primitives, 5 local

@@ -21,6 +21,7 @@ import ast
 import csv
 import functools
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
@@ -105,11 +106,13 @@ def parse_formula(text: str, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
     """
     if not isinstance(text, str):
         raise TypeError(f"formula must be a str, got {type(text).__name__}")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise FormulaError(f"formula {text!r} is not valid syntax: {exc.msg}") from None
-    return _to_sympy(tree.body, symbols, text)
+    return formula_to_sympy(
+        text.strip(),
+        names={**ALLOWED_CONSTANTS, **symbols},
+        functions={name: (1, fn) for name, fn in ALLOWED_FUNCTIONS.items()},
+        read_float=lambda v: sympy.nsimplify(v, rational=True),
+        what=f"formula {text!r}",
+    )
 
 
 _BINARY = {
@@ -121,35 +124,67 @@ _BINARY = {
 }
 
 
-def _to_sympy(node: ast.AST, symbols: dict[str, sympy.Symbol], text: str) -> sympy.Expr:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        if isinstance(node.value, bool) or not math.isfinite(node.value):
-            raise FormulaError(f"formula {text!r}: constant {node.value!r} is not allowed")
-        return sympy.nsimplify(node.value, rational=True) if isinstance(
-            node.value, float
-        ) else sympy.Integer(node.value)
-    if isinstance(node, ast.Name):
-        if node.id in symbols:
-            return symbols[node.id]
-        if node.id in ALLOWED_CONSTANTS:
-            return ALLOWED_CONSTANTS[node.id]
-        raise FormulaError(f"formula {text!r}: unknown name {node.id!r}")
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left = _to_sympy(node.left, symbols, text)
-        right = _to_sympy(node.right, symbols, text)
-        return _BINARY[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        operand = _to_sympy(node.operand, symbols, text)
-        return -operand if isinstance(node.op, ast.USub) else operand
-    if isinstance(node, ast.Call):
-        func = node.func
-        if not isinstance(func, ast.Name) or func.id not in ALLOWED_FUNCTIONS:
-            name = func.id if isinstance(func, ast.Name) else ast.dump(func)
-            raise FormulaError(f"formula {text!r}: function {name!r} is not allowed")
-        if node.keywords or len(node.args) != 1:
-            raise FormulaError(f"formula {text!r}: {func.id} takes exactly one argument")
-        return ALLOWED_FUNCTIONS[func.id](_to_sympy(node.args[0], symbols, text))
-    raise FormulaError(f"formula {text!r}: {type(node).__name__} is not allowed")
+def formula_to_sympy(
+    source: str,
+    *,
+    names: Mapping[str, sympy.Expr],
+    functions: Mapping[str, tuple[int, Callable[..., sympy.Expr]]],
+    read_float: Callable[[float], sympy.Expr],
+    what: str,
+    allow_non_finite: bool = False,
+) -> sympy.Expr:
+    """Parse infix Python-syntax ``source`` into sympy by walking its AST against whitelists.
+
+    The string is never evaluated. Allowed: int and float literals, the ``names``,
+    ``+ - * / **``, unary ``-``/``+`` and calls of ``functions``.
+
+    Args:
+        source: the formula text.
+        names: the symbols and constants it may use.
+        functions: name -> (number of arguments, sympy builder).
+        read_float: turns a float literal into sympy (exact rational, or ``Float``).
+        what: how error messages name the formula (``"formula 'x*y'"``).
+        allow_non_finite: accept ``inf``/``nan`` float literals.
+
+    Returns:
+        The sympy expression.
+
+    Raises:
+        FormulaError: on a syntax error, an unknown name or function, a wrong number of
+            arguments, or any other construct.
+    """
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        raise FormulaError(f"{what} is not valid syntax: {exc.msg}") from None
+
+    def walk(node: ast.AST) -> sympy.Expr:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            if isinstance(node.value, bool) or not (allow_non_finite or math.isfinite(node.value)):
+                raise FormulaError(f"{what}: constant {node.value!r} is not allowed")
+            return read_float(node.value) if isinstance(node.value, float) else sympy.Integer(node.value)
+        if isinstance(node, ast.Name):
+            if node.id in names:
+                return names[node.id]
+            raise FormulaError(f"{what}: unknown name {node.id!r}")
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = walk(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Call):
+            func = node.func
+            if not isinstance(func, ast.Name) or func.id not in functions:
+                name = func.id if isinstance(func, ast.Name) else ast.dump(func)
+                raise FormulaError(f"{what}: function {name!r} is not allowed")
+            arity, build = functions[func.id]
+            if node.keywords or len(node.args) != arity:
+                count = "one argument" if arity == 1 else f"{arity} arguments"
+                raise FormulaError(f"{what}: {func.id} takes exactly {count}")
+            return build(*(walk(arg) for arg in node.args))
+        raise FormulaError(f"{what}: {type(node).__name__} is not allowed")
+
+    return walk(tree.body)
 
 
 def load_table(path: str | PathLike[str] | None = None) -> dict[str, FeynmanEquation]:
