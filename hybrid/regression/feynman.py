@@ -30,10 +30,10 @@ import sympy
 
 from neural.regression.oracle import MLPOracle
 from symbolic.regression.bruteforce import DEFAULT_OPERATORS, brute_force, check_operators, evaluate, snap_number
-from symbolic.regression.constants import polish_constants
+from symbolic.regression.constants import free_coefficients, polish_constants, snap_within_uncertainty
 from symbolic.regression.dimensional import dimensional_reduction
 from symbolic.regression.library import fit_library
-from symbolic.regression.noise import estimate_noise, residual_structure
+from symbolic.regression.noise import estimate_noise, residual_structure, structured_share
 from symbolic.regression.pareto import ParetoFront, description_length
 from symbolic.regression.polyfit import fit_polynomial
 from symbolic.regression.rational import fit_rational
@@ -59,6 +59,9 @@ RESTORE_BITS = 6.0
 #: A tolerance above this means noisy data: formulas are then chosen by description length.
 NOISY = 1e-4
 
+#: Formulas with more free constants than this are not refitted on noisy data.
+MAX_REFIT_CONSTANTS = 8
+
 #: Highest numerator and denominator degree of the rational fit, by number of variables.
 RATIONAL_DEGREES = {1: 4, 2: 4, 3: 3}
 
@@ -79,6 +82,10 @@ class _Context:
     seed: int
     use_oracle: bool
     max_depth: int
+    #: Where :meth:`FeynmanRegressor._fits` leaves every formula it accepted (noisy data only).
+    pool: list | None = None
+    #: ``|y / target|`` of the formulation being solved, on noisy data (else ``None``).
+    weights: np.ndarray | None = None
     counter: itertools.count = field(default_factory=itertools.count)
     work: dict[str, int] = field(default_factory=lambda: {"expressions": 0, "oracle_calls": 0, "oracles_trained": 0})
 
@@ -101,6 +108,28 @@ def _rel_error(pred: np.ndarray | None, y: np.ndarray) -> float:
     if pred is None:
         return math.inf
     return float(np.sqrt(np.mean((pred - y) ** 2)) / (np.sqrt(np.mean(y**2)) or 1.0))
+
+
+def _mdl(expr: sympy.Expr, error: float, n: int) -> float:
+    """Bits to send ``expr`` and then its residual on ``n`` points (at most 1000 counted)."""
+    return description_length(expr) + min(n, 1000) / 2 * math.log2(max(error, 1e-15) ** 2)
+
+
+def _transform_slack(tr, t: np.ndarray, ty: np.ndarray, weights: np.ndarray) -> float:
+    """How many times ``t``'s tolerance a fit of ``ty = T(t)`` needs, by propagating the noise.
+
+    The measured output is ``weights * t`` with noise of one size everywhere; ``T(t)``'s
+    noise at each point is ``|T'(t)| / weights`` times it. The ratio of the two relative
+    RMS noises (at least 1) is returned; :data:`TRANSFORM_SLACK` where ``T'`` is not finite.
+    """
+    rms = lambda a: float(np.sqrt(np.mean(a**2)))  # noqa: E731
+    h = 1e-6 * np.maximum(np.abs(t), 1e-12)
+    with np.errstate(all="ignore"):
+        deriv = (tr.forward(t + h) - tr.forward(t - h)) / (2 * h)
+        scale_t = rms(1.0 / weights) / rms(t)
+        scale_ty = rms(deriv / weights) / rms(ty)
+    ratio = scale_ty / scale_t
+    return max(ratio, 1.0) if np.isfinite(ratio) else TRANSFORM_SLACK
 
 
 def _transformed(y: np.ndarray, transforms):
@@ -259,27 +288,45 @@ class FeynmanRegressor:
                 t = reduction.reduce_target(X, y)
             if not (np.all(np.isfinite(Z)) and np.all(np.isfinite(t))):
                 reduction = None  # e.g. fractional powers of negative inputs: work without units
-        # Each formulation: (data, symbols, tolerance, restore-to-original-variables).
+        # Each formulation: [data, targets, symbols, tolerance, restore-to-original-variables,
+        # scale]. On noisy data the tolerance of every formulation is ``y_tol * scale``:
+        # one noise level, that of the measured y, read in the formulation's own target.
         formulations = []
+        raw_noise = estimate_noise(X, y)
+        y_noise = raw_noise
         if reduction is not None:
             gsyms = tuple(ctx.fresh() for _ in range(reduction.n_groups))
             noise = estimate_noise(Z, t) if Z.shape[1] else self._constant_noise(t)
+            # |prefactor| weighs t back into y's units, where the noise is the same everywhere.
+            weight = np.abs(y / t) if np.all(t != 0) else np.abs(reduction.prefactor(X))
+            y_noise = min(raw_noise, self._weighted_noise(Z, t, weight))
+            t_scale = self._target_scale(t, weight)
 
             def restore(sub: _Found, reduction=reduction, gsyms=gsyms) -> _Found | None:
                 expr = reduction.restore(sub.expression, list(gsyms), list(self.symbols_))
                 return self._verified(expr, X, y, ctx, ("dimensional", *sub.steps), polish=not sub.exact)
 
-            formulations.append([Z, t, gsyms, self._tolerance(noise), restore])
+            formulations.append([Z, t, gsyms, self._tolerance(noise), restore, t_scale])
             self.noise_ = noise
-        raw_noise = estimate_noise(X, y)
-        formulations.append([X, y, self.symbols_, self._tolerance(raw_noise), lambda sub: sub])
+        formulations.append([X, y, self.symbols_, self._tolerance(raw_noise), lambda sub: sub, 1.0])
         if reduction is None:
             self.noise_ = raw_noise
+        y_tol = self._tolerance(y_noise)
+        noisy = y_tol > NOISY
+        if noisy:
+            self.noise_ = y_noise
+            for f in formulations:
+                f[3] = y_tol * f[5]
 
         verdicts: dict[tuple[str, float], bool] = {}
 
+        def weights_of(target: np.ndarray) -> np.ndarray:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                w = np.abs(y / target)
+            return w if np.all(np.isfinite(w)) and np.all(w > 0) else np.ones_like(y)
+
         def accepted(f: _Found | None) -> bool:
-            if f is None or not (f.exact and f.error <= ctx.tolerance):
+            if f is None or not (f.exact and f.error <= (y_tol if noisy else ctx.tolerance)):
                 return False
             key = (sympy.srepr(f.expression), f.error)
             if key not in verdicts:
@@ -291,29 +338,52 @@ class FeynmanRegressor:
 
         # Cheap steps on every formulation first, then the oracle, then long searches:
         # a problem that polyfit solves raw is not held up by an oracle on its groups.
+        # On noisy data every formulation's stage runs, and of the formulas accepted (each
+        # refitted on y with its constants snapped within their error bars) the one of least
+        # description length, counting the residual's bits, wins.
         for stage in ("fits", "brute", "decompose", "long"):
+            solutions: list[_Found] = []
             for formulation in formulations:
-                Zf, tf, syms, tol, back = formulation
-                if done() or ctx.left() <= 0:
+                Zf, tf, syms, tol, back, scale = formulation
+                if (done() and not noisy) or ctx.left() <= 0:
                     break
                 ctx.tolerance = tol
+                ctx.pool = [] if noisy else None
+                ctx.weights = weights_of(tf) if noisy else None
                 if Zf.shape[1] == 0:
                     sub = self._constant(tf, ctx) if stage == "fits" else None
                 else:
                     sub = self._solve(Zf, tf, syms, ctx, depth=0, oracle=None, stage=stage)
                 # A candidate whose residual had structure showed the noise to be lower.
                 if ctx.tolerance < tol:
-                    for f in formulations:
-                        f[3] = min(f[3], ctx.tolerance)
-                candidate = back(sub) if sub is not None else None
-                if candidate is not None and (found is None or self._better(candidate, found)):
-                    found = candidate
-        ctx.tolerance = formulations[0][3]
+                    if noisy:
+                        y_tol = min(y_tol, ctx.tolerance / scale)
+                        for f in formulations:
+                            f[3] = min(f[3], y_tol * f[5])
+                    else:
+                        for f in formulations:
+                            f[3] = min(f[3], ctx.tolerance)
+                subs = [sub] if sub is not None else []
+                subs += [c for c in ctx.pool or () if c is not sub]
+                for each in subs:
+                    candidate = back(each)
+                    if candidate is not None and noisy:
+                        candidate = self._refined(candidate, X, y)
+                    if candidate is not None and (found is None or self._better(candidate, found)) \
+                            and not (noisy and accepted(found)):
+                        found = candidate
+                    if noisy and accepted(candidate):
+                        solutions.append(candidate)
+            if solutions:
+                found = min(solutions, key=lambda f: _mdl(f.expression, f.error, len(y)))
+                break
+        ctx.pool = None
+        ctx.tolerance = y_tol if noisy else formulations[0][3]
         for point in self.pareto_front_.points if found is None else ():
             found = _Found(point.expression, point.error, (point.source,), False)
         if found is None:
             raise RuntimeError("no formula could be evaluated on the data")
-        best = self._select(found, X, y)
+        best = self._select(found, X, y, solved=accepted(found))
         best = _Found(_tidy(best.expression, self.symbols_, X), best.error, best.steps, best.exact)
         self.expression_ = best.expression
         self.error_ = best.error
@@ -382,6 +452,46 @@ class FeynmanRegressor:
     def _constant_noise(t: np.ndarray) -> float:
         return float(np.std(t) / (np.sqrt(np.mean(t**2)) or 1.0))
 
+    @staticmethod
+    def _weighted_noise(Z: np.ndarray, t: np.ndarray, weight: np.ndarray) -> float:
+        """Relative noise of ``y = weight * t`` read from the dimensionless problem ``t(Z)``."""
+        if Z.shape[1]:
+            return estimate_noise(Z, t, weights=weight)
+        c = float(weight**2 @ t) / (float(weight @ weight) or 1.0)  # least squares on y
+        y = weight * t
+        return float(np.sqrt(np.mean((y - weight * c) ** 2)) / (np.sqrt(np.mean(y**2)) or 1.0))
+
+    @staticmethod
+    def _target_scale(t: np.ndarray, weight: np.ndarray) -> float:
+        """Relative RMS of ``t``'s noise over that of ``y = weight * t``'s (noise even on y)."""
+        rms = lambda a: float(np.sqrt(np.mean(a**2)))  # noqa: E731
+        with np.errstate(divide="ignore"):
+            inv = 1.0 / weight
+        if not (np.all(np.isfinite(inv)) and rms(t) > 0):
+            return 1.0
+        return max(rms(weight * t) * rms(inv) / rms(t), 1.0)
+
+    def _refined(self, candidate: _Found, X, y) -> _Found:
+        """``candidate`` with its constants refitted on ``y`` and snapped within their error bars.
+
+        Of the two (when exact) the one of least description length, residual included,
+        is returned: a constant snapped within the tolerance but outside its error bar
+        (``1/21`` for ``3/(20*pi)``) costs more bits of residual than it saves.
+        """
+        free = free_coefficients(candidate.expression)
+        n_free = len(free.atoms(sympy.Float))
+        if n_free == 0 or n_free > MAX_REFIT_CONSTANTS:
+            return candidate
+        expr, err, exact = snap_within_uncertainty(free, self.symbols_, X, y)
+        if not np.isfinite(err):
+            return candidate
+        refined = _Found(expr, err, candidate.steps, exact)
+        self.pareto_front_.add(expr, err, source="+".join(candidate.steps))
+        options = [c for c in (candidate, refined) if c.exact]
+        if not options:
+            return refined if err < candidate.error else candidate
+        return min(options, key=lambda c: _mdl(c.expression, c.error, len(y)))
+
     # --- the recursive loop ---------------------------------------------------------
     def _constant(self, t: np.ndarray, ctx: _Context) -> _Found | None:
         c = float(np.mean(t))
@@ -411,18 +521,15 @@ class FeynmanRegressor:
             return ok_a
         return a.error < b.error
 
-    def _select(self, found: _Found, X, y) -> _Found:
-        """The formula to return: the solution if exact, else the Pareto point of least MDL."""
-        if found.exact:
+    def _select(self, found: _Found, X, y, solved: bool) -> _Found:
+        """The formula to return: the solution if ``solved``, else the Pareto point of least MDL."""
+        if solved:
             return found
         n = min(len(y), 1000)
 
-        def mdl(expr, err):
-            return description_length(expr) + n / 2 * math.log2(max(err, 1e-15) ** 2)
-
-        best = (mdl(found.expression, found.error), found)
+        best = (_mdl(found.expression, found.error, n), found)
         for p in self.pareto_front_.points:
-            score = mdl(p.expression, p.error)
+            score = _mdl(p.expression, p.error, n)
             if score < best[0]:
                 best = (score, _Found(p.expression, p.error, (p.source,), not p.expression.atoms(sympy.Float)))
         return best[1]
@@ -457,16 +564,20 @@ class FeynmanRegressor:
             structure = self._structure(candidate.expression, syms, X, y, candidate.error) if real else 0.0
             if structure >= STRUCTURE_THRESHOLD:
                 if tolerance is None:
-                    # error^2 = noise^2 + structure^2, and the neighbour correlation is about
-                    # the structured share: the noise is below error * sqrt(1 - share).
-                    ctx.tolerance = min(ctx.tolerance, candidate.error * math.sqrt(max(1 - structure, 0.25)))
+                    # error^2 = noise^2 + structured^2: the noise is below error * sqrt(1 - share).
+                    # On noisy data the new tolerance keeps the usual 1.5x headroom over it.
+                    share = min(structured_share(structure), 0.75)
+                    headroom = 1.5 if tol() > NOISY else 1.0
+                    ctx.tolerance = min(ctx.tolerance, headroom * candidate.error * math.sqrt(1 - share))
                 return False
             return True
 
         names = [s.name for s in syms]
         transforms = [OUTPUT_TRANSFORMS[t] for t in TRANSFORMS if t in OUTPUT_TRANSFORMS]
         if stage in ("fits", "all"):
-            chosen = self._fits(X, y, syms, names, ctx, tol, transforms, consider)
+            pool = ctx.pool if depth == 0 else None
+            weights = ctx.weights if depth == 0 and real else None
+            chosen = self._fits(X, y, syms, names, ctx, tol, transforms, consider, pool, weights)
             if chosen is not None:
                 return chosen
         if stage in ("brute", "all") and self._short_brute(X, y, syms, names, ctx, depth, tol, transforms, consider):
@@ -495,7 +606,7 @@ class FeynmanRegressor:
             return 1.0
         return residual_structure(X, y - pred)
 
-    def _fits(self, X, y, syms, names, ctx, tol, transforms, consider) -> _Found | None:
+    def _fits(self, X, y, syms, names, ctx, tol, transforms, consider, pool=None, weights=None) -> _Found | None:
         """Linear-in-the-coefficients fits of ``y`` and its transforms; the solution, or None.
 
         Polynomials first, then ratios of polynomials, then sparse sums over a library
@@ -505,7 +616,10 @@ class FeynmanRegressor:
 
         On exact data the first accepted formula is the answer. On noisy data (a
         tolerance above :data:`NOISY`) an approximation can fit as well as the law, so
-        every fit runs and the accepted formula of least description length wins.
+        every fit runs and the accepted formula of least description length wins; all the
+        accepted ones go to ``pool`` (if given), for the caller to judge on the measured y.
+        ``weights`` (noisy measured data only) map ``y`` to the measured output, whose noise
+        is even: they give each transform the tolerance its propagated noise calls for.
         """
         noisy = tol() > NOISY
         accepted: list[_Found] = []
@@ -527,10 +641,13 @@ class FeynmanRegressor:
                 if ctx.left() <= 0:
                     break
                 # A transform changes the noise's size; the restored formula is judged on y.
-                fit = fitter(X, ty, syms, names, TRANSFORM_SLACK * tol(), ctx)
+                slack = TRANSFORM_SLACK if weights is None else _transform_slack(tr, y, ty, weights)
+                fit = fitter(X, ty, syms, names, slack * tol(), ctx)
                 if fit is not None and take(self._restored(tr, fit, X, y, syms, tol(), fit.steps)):
                     return accepted[-1]
         accepted = [c for c in accepted if c.error <= tol()]  # the tolerance may have dropped since
+        if pool is not None:
+            pool.extend(accepted)
         return min(accepted, key=lambda c: description_length(c.expression)) if accepted else None
 
     def _short_brute(self, X, y, syms, names, ctx, depth, tol, transforms, consider) -> bool:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from symbolic.regression.snapping import snap_constant
+from symbolic.regression.snapping import constant_bits, snap_constant
 from tasks.arrays import check_variable_names, check_xy
 
 
@@ -391,29 +391,31 @@ class _Search:
 
 
 def snap_number(value: float, relative_tolerance: float) -> sympy.Expr | None:
-    """An exact number within ``relative_tolerance`` of ``value``, or ``None``.
+    """The shortest exact number within ``relative_tolerance`` of ``value``, or ``None``.
 
-    Tries ``r * pi**k`` (:func:`snap_constant`), then ``r * e``, then square roots of
-    those (``1/sqrt(2*pi)``), in that order of simplicity.
+    Tries ``r * pi**k`` (:func:`snap_constant`), ``r * e``, and square roots of
+    ``r * pi**k`` (``1/sqrt(2*pi)``), and returns the one of fewest description bits
+    (:func:`~symbolic.regression.snapping.constant_bits`; a square root costs 2 bits
+    more than its argument), earlier forms winning ties. On noisy data several forms fit:
+    ``20/(9*pi**(3/2))`` and ``1/sqrt(2*pi)`` differ by 4e-4, and the shorter is the law.
     """
     if value == 0:
         return sympy.Integer(0)
     if not np.isfinite(value):
         return None
+    found: list[tuple[float, int, sympy.Expr]] = []
     snapped = snap_constant(value, relative_tolerance, max_denominator=36)
     if snapped is not None:
-        return snapped
-    for base in (sympy.E,):
-        s = snap_constant(value / float(base), relative_tolerance, max_denominator=12,
-                          pi_powers=(sympy.Integer(0),))
-        if s is not None:
-            return s * base
+        found.append((constant_bits(snapped), 0, snapped))
+    s = snap_constant(value / math.e, relative_tolerance, max_denominator=12, pi_powers=(sympy.Integer(0),))
+    if s is not None:
+        found.append((constant_bits(s * sympy.E), 1, s * sympy.E))
     sign = 1 if value > 0 else -1
     s = snap_constant(value * value, 2 * relative_tolerance, max_denominator=36,
                       pi_powers=tuple(sympy.Integer(k) for k in range(-3, 4)))
     if s is not None and s.is_positive:
-        return sign * sympy.sqrt(s)
-    return None
+        found.append((constant_bits(s) + 2.0, 2, sign * sympy.sqrt(s)))
+    return min(found, key=lambda f: f[:2])[2] if found else None
 
 
 def fit_affine(

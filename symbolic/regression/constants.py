@@ -5,14 +5,23 @@ approximately right) carries float constants. Levenberg-Marquardt on the real da
 with a finite-difference Jacobian refines them; each is then snapped to an exact
 number (:func:`~symbolic.regression.bruteforce.snap_number`) and the snapped formula
 is kept if it still fits. numpy and sympy only.
+
+On noisy data a constant is known only to within its standard error, and the right
+exact number is the simplest one inside that interval, not the one nearest the
+estimate: :func:`snap_within_uncertainty` snaps one constant at a time, each to the
+simplest number within its confidence interval, and keeps a snap only if the fit
+worsens by no more than chance would (a chi-square test on the residual sum of squares).
 """
 
 from __future__ import annotations
+
+from statistics import NormalDist
 
 import numpy as np
 import sympy
 
 from symbolic.regression.bruteforce import evaluate, snap_number
+from symbolic.regression.noise import chi2_quantile
 
 
 def _relative_rms(pred: np.ndarray, y: np.ndarray) -> float:
@@ -49,6 +58,144 @@ def polish_constants(
         return expr, (np.inf if pred is None else _relative_rms(pred, y)), True
     if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
         return expr, np.inf, False
+    params, templ, model = _template(expr, floats, symbols, X, y)
+    theta, cost = _levenberg_marquardt(model, np.array([float(f) for f in floats]), y, iterations)
+    refined = templ.xreplace({p: sympy.Float(v, 15) for p, v in zip(params, theta, strict=True)})
+    err = _relative_rms(model(theta), y) if np.isfinite(cost) else np.inf
+    snapped = {}
+    for p, v in zip(params, theta, strict=True):
+        s = snap_number(float(v), snap_tolerance)
+        if s is None:
+            return refined, err, False
+        snapped[p] = s
+    exact = templ.xreplace(snapped)
+    pred = evaluate(exact, symbols, X)
+    if pred is None:
+        return refined, err, False
+    exact_err = _relative_rms(pred, y)
+    if exact_err <= max(1.5 * err, snap_tolerance * 1e-3) or exact_err <= 1e-9:
+        return exact, exact_err, True
+    return refined, err, False
+
+
+def free_coefficients(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with its numeric coefficients and numeric terms turned into ``Float``.
+
+    The coefficient of a product (all its numeric factors together: ``8*pi/25`` in
+    ``8*pi*v**2/(25*c**2)``) and the numeric term of a sum become one free constant each;
+    ``0``, ``1`` and ``-1`` and exponents stay as they are.
+
+    Args:
+        expr: a formula.
+
+    Returns:
+        The formula with free (``Float``) constants, ready for :func:`snap_within_uncertainty`.
+    """
+    if expr.is_number:
+        return expr if expr in (0, 1, -1) else sympy.Float(float(expr), 15)
+    if expr.is_Atom:
+        return expr
+    if expr.is_Pow:
+        return sympy.Pow(free_coefficients(expr.base), expr.exp)
+    args = [a if a.is_number else free_coefficients(a) for a in expr.args]
+    if expr.is_Mul or expr.is_Add:
+        numeric = [a for a in args if a.is_number]
+        rest = [a for a in args if not a.is_number]
+        value = expr.func(*numeric) if numeric else None
+        if value is not None and value not in (0, 1, -1) and value.is_real:
+            numeric = [sympy.Float(float(value), 15)]
+        return expr.func(*numeric, *rest)
+    return expr.func(*args)
+
+
+def snap_within_uncertainty(
+    expr: sympy.Expr,
+    symbols: tuple[sympy.Symbol, ...],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    confidence: float = 0.9999,
+    iterations: int = 40,
+) -> tuple[sympy.Expr, float, bool]:
+    """Fit the ``Float`` constants of ``expr`` to noisy data and snap each within its error bar.
+
+    The constants are fitted by Levenberg-Marquardt; their standard errors come from the
+    Jacobian (``s^2 (J^T J)^-1``, ``s^2`` the residual variance). Then, one at a time, the
+    constant with the smallest relative standard error is replaced by the simplest exact
+    number (:func:`~symbolic.regression.bruteforce.snap_number`) within ``z`` standard
+    errors (``z`` the two-sided normal quantile of ``confidence``), and the others are
+    refitted. A snap is kept only while the residual sum of squares has grown by less than
+    the ``confidence`` quantile of ``s^2 chi2(k)`` for ``k`` constants snapped: what fixing
+    ``k`` constants at their true values costs on pure noise.
+
+    Args:
+        expr: a formula over ``symbols`` whose ``Float`` atoms are the free constants
+            (see :func:`free_coefficients`).
+        symbols: one per column of ``X``.
+        X, y: the data.
+        confidence: of the interval a snapped constant must lie in, and of the test.
+        iterations: Levenberg-Marquardt steps per fit.
+
+    Returns:
+        ``(expression, relative RMS error, exact)``: the snapped formula if every constant
+        snapped and passed the test, else the fitted float formula. The error is ``inf``
+        when the formula is not finite on the data.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    floats = sorted(expr.atoms(sympy.Float), key=lambda f: float(f))
+    if not floats:
+        pred = evaluate(expr, symbols, X)
+        return expr, (np.inf if pred is None else _relative_rms(pred, y)), True
+    if expr.has(sympy.zoo, sympy.oo, -sympy.oo, sympy.nan):
+        return expr, np.inf, False
+    params, templ, model = _template(expr, floats, symbols, X, y)
+    theta, cost = _levenberg_marquardt(model, np.array([float(f) for f in floats]), y, iterations)
+    if not np.isfinite(cost):
+        return expr, np.inf, False
+    fitted = templ.xreplace({p: sympy.Float(v, 15) for p, v in zip(params, theta, strict=True)})
+    fitted_err = _relative_rms(model(theta), y)
+    n, p = y.size, theta.size
+    s2 = cost / max(n - p, 1)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    exact: dict[int, sympy.Expr] = {}
+    values = theta.copy()
+    while len(exact) < p:
+        free = [i for i in range(p) if i not in exact]
+        se = _standard_errors(model, values, free, y, s2)
+        order = sorted(free, key=lambda i: se[i] / max(abs(values[i]), 1e-300))
+        for i in order:
+            rel = max(z * se[i] / max(abs(values[i]), 1e-300), 1e-12)
+            snapped = snap_number(float(values[i]), rel)
+            if snapped is not None:
+                break
+        else:
+            return fitted, fitted_err, False
+        exact[i] = snapped
+        values[i] = float(snapped)
+        rest = [j for j in range(p) if j not in exact]
+        if rest:
+            def partial(sub: np.ndarray, rest=rest) -> np.ndarray:
+                full = values.copy()
+                full[rest] = sub
+                return model(full)
+
+            sub, new_cost = _levenberg_marquardt(partial, values[rest], y, iterations)
+            values[rest] = sub
+        else:
+            res = model(values) - y
+            new_cost = float(res @ res) if np.all(np.isfinite(res)) else np.inf
+        if not (new_cost - cost <= s2 * chi2_quantile(confidence, len(exact)) or new_cost <= 1e-18 * n):
+            return fitted, fitted_err, False
+    out = templ.xreplace({params[i]: exact[i] for i in range(p)})
+    pred = evaluate(out, symbols, X)
+    if pred is None:
+        return fitted, fitted_err, False
+    return out, _relative_rms(pred, y), True
+
+
+def _template(expr, floats, symbols, X, y):
+    """``(parameters, expr with them in place of the floats, model(theta) -> prediction)``."""
     params = sympy.symbols(f"_c0:{len(floats)}", real=True)
     templ = expr.xreplace(dict(zip(floats, params, strict=True)))
     fn = sympy.lambdify(tuple(symbols) + tuple(params), templ, modules="numpy")
@@ -59,17 +206,45 @@ def polish_constants(
             out = np.asarray(fn(*cols, *theta), dtype=float)
         return np.broadcast_to(out, y.shape)
 
-    theta = np.array([float(f) for f in floats])
+    return params, templ, model
+
+
+def _jacobian(model, theta: np.ndarray) -> np.ndarray:
+    """Forward-difference Jacobian of ``model`` at ``theta``, ``(n, len(theta))``."""
+    base = model(theta)
+    J = np.empty((base.size, theta.size))
+    for i in range(theta.size):
+        h = 1e-7 * max(abs(theta[i]), 1e-3)
+        t2 = theta.copy()
+        t2[i] += h
+        J[:, i] = (model(t2) - base) / h
+    return J
+
+
+def _standard_errors(model, values: np.ndarray, free: list[int], y: np.ndarray, s2: float) -> np.ndarray:
+    """Standard errors of ``values[free]`` (others held fixed); ``inf`` where unknown."""
+    se = np.full(values.size, np.inf)
+
+    def partial(sub: np.ndarray) -> np.ndarray:
+        full = values.copy()
+        full[free] = sub
+        return model(full)
+
+    J = _jacobian(partial, values[free])
+    if np.all(np.isfinite(J)):
+        # pinv: constants the data cannot tell apart get the spread of the identifiable part.
+        cov = s2 * np.clip(np.diag(np.linalg.pinv(J.T @ J)), 0.0, None)
+        se[free] = np.sqrt(cov)
+    return se
+
+
+def _levenberg_marquardt(model, theta: np.ndarray, y: np.ndarray, iterations: int) -> tuple[np.ndarray, float]:
+    """Minimise ``||model(theta) - y||^2`` from ``theta``; returns ``(theta, cost)`` (``inf`` if not finite)."""
     res = model(theta) - y
     cost = float(res @ res) if np.all(np.isfinite(res)) else np.inf
     damping = 1e-3
-    for _ in range(iterations if np.isfinite(cost) else 0):
-        J = np.empty((y.size, theta.size))
-        for i in range(theta.size):
-            h = 1e-7 * max(abs(theta[i]), 1e-3)
-            t2 = theta.copy()
-            t2[i] += h
-            J[:, i] = (model(t2) - model(theta)) / h
+    for _ in range(iterations if np.isfinite(cost) and theta.size else 0):
+        J = _jacobian(model, theta)
         if not np.all(np.isfinite(J)):
             break
         A = J.T @ J
@@ -92,19 +267,4 @@ def polish_constants(
             damping *= 10
             if damping > 1e10:
                 break
-    refined = templ.xreplace({p: sympy.Float(v, 15) for p, v in zip(params, theta, strict=True)})
-    err = _relative_rms(model(theta), y) if np.isfinite(cost) else np.inf
-    snapped = {}
-    for p, v in zip(params, theta, strict=True):
-        s = snap_number(float(v), snap_tolerance)
-        if s is None:
-            return refined, err, False
-        snapped[p] = s
-    exact = templ.xreplace(snapped)
-    pred = evaluate(exact, symbols, X)
-    if pred is None:
-        return refined, err, False
-    exact_err = _relative_rms(pred, y)
-    if exact_err <= max(1.5 * err, snap_tolerance * 1e-3) or exact_err <= 1e-9:
-        return exact, exact_err, True
-    return refined, err, False
+    return theta, cost

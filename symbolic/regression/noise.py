@@ -26,12 +26,19 @@ from tasks.arrays import check_xy
 NOISE_QUANTILE = 0.1
 
 
-def estimate_noise(X: np.ndarray, y: np.ndarray, *, n_centres: int = 200, seed: int = 0) -> float:
+def estimate_noise(
+    X: np.ndarray, y: np.ndarray, *, weights: np.ndarray | None = None, n_centres: int = 200, seed: int = 0
+) -> float:
     """Relative noise level of ``y`` (RMS noise over ``rms(y)``), estimated locally.
 
     Args:
         X: inputs ``(n, d)``.
         y: targets ``(n,)``.
+        weights: optional positive ``(n,)``: the noise of ``weights * y`` is estimated
+            (relative to ``rms(weights * y)``) while the local fits follow ``y``. For a
+            dimensionless target ``t = y / p(X)`` with ``weights = |p(X)|`` this is the
+            noise of the measured ``y``, which is the same at every point, where ``t``'s
+            is not.
         n_centres: points around which a local fit is made.
         seed: picks the centres.
 
@@ -41,6 +48,9 @@ def estimate_noise(X: np.ndarray, y: np.ndarray, *, n_centres: int = 200, seed: 
     """
     X, y = check_xy(X, y)
     n, d = X.shape
+    w = np.ones(n) if weights is None else np.abs(np.asarray(weights, dtype=float))
+    if w.shape != (n,) or not np.all(np.isfinite(w)):
+        raise ValueError(f"weights must be finite with shape ({n},), got {np.shape(weights)}")
     # A local quadratic (d <= 4) leaves far less curvature in the residual than a plane.
     quadratic = d <= 4
     n_par = 1 + d + (d * (d + 1) // 2 if quadratic else 0)
@@ -61,12 +71,12 @@ def estimate_noise(X: np.ndarray, y: np.ndarray, *, n_centres: int = 200, seed: 
             cols += [D[:, i] * D[:, j] for i in range(d) for j in range(i, d)]
         A = np.column_stack(cols)
         coef, *_ = np.linalg.lstsq(A, y[nb], rcond=None)
-        r = y[nb] - A @ coef
+        r = (y[nb] - A @ coef) * w[nb]
         variances.append(float(r @ r) / max(nb.size - n_par, 1))
     dof = max(k + 1 - n_par, 1)
     q = NOISE_QUANTILE if len(variances) >= 20 else 0.5
-    scale = _chi2_quantile(q, dof) / dof  # the q-quantile of a variance estimate with dof degrees of freedom
-    rms = float(np.sqrt(np.mean(y**2))) or 1.0
+    scale = chi2_quantile(q, dof) / dof  # the q-quantile of a variance estimate with dof degrees of freedom
+    rms = float(np.sqrt(np.mean((w * y) ** 2))) or 1.0
     return float(np.sqrt(np.quantile(variances, q) / scale)) / rms
 
 
@@ -106,7 +116,27 @@ def residual_structure(X: np.ndarray, residual: np.ndarray, *, k: int = 8, max_p
     return float(r @ smooth) / denom if denom > 0 else 0.0
 
 
-def _chi2_quantile(q: float, dof: int) -> float:
+def structured_share(correlation: float, k: int = 8) -> float:
+    """The share of a residual's variance that is a function of the inputs, from its structure.
+
+    If the residual is ``s(x) + noise`` with ``var(s) = S`` and ``var(noise) = 1 - S``, the
+    mean of ``k`` neighbours keeps ``s`` and a ``1/k`` share of the noise, so
+    :func:`residual_structure` reads about ``S / sqrt(S + (1 - S) / k)``. This inverts it:
+    a correlation of 0.25 (with ``k = 8``) is a structured share of about 0.12, not 0.25.
+
+    Args:
+        correlation: what :func:`residual_structure` returned (clipped to ``[0, 1]``).
+        k: the neighbours it averaged.
+
+    Returns:
+        ``S`` in ``[0, 1]``.
+    """
+    c2 = float(np.clip(correlation, 0.0, 1.0)) ** 2
+    a = c2 * (1.0 - 1.0 / k)
+    return float(min((a + np.sqrt(a * a + 4.0 * c2 / k)) / 2.0, 1.0))
+
+
+def chi2_quantile(q: float, dof: int) -> float:
     """The ``q``-quantile of the chi-square law with ``dof`` degrees of freedom.
 
     Wilson-Hilferty's cube-root normal approximation (within 1 % for ``dof >= 5`` at the

@@ -128,6 +128,31 @@ def snap_constant_with_e(
     return None if best is None else best[2]
 
 
+def constant_bits(expr: sympy.Expr) -> float:
+    """Description bits of an exact constant ``r * pi**k * e**j`` (``r`` rational).
+
+    The convention of :func:`snap_constant` and :func:`snap_constant_with_e`:
+    ``log2(|p| + 1) + log2(q + 1)`` for ``r = p/q``, plus ``|k|`` (and 3 more for a
+    half-integer ``k``), plus ``|j| + 1`` for a power of e. Any other factor (a square
+    root of a rational, say) costs 8 bits.
+
+    Args:
+        expr: a sympy number.
+
+    Returns:
+        The bits (> 0).
+    """
+    r, rest = expr.as_coeff_Mul()
+    if not r.is_Rational:  # a float coefficient: charge it as an unknown factor
+        r, rest = sympy.Integer(1), expr
+    powers = dict(rest.as_powers_dict()) if rest != 1 else {}
+    k = sympy.Rational(powers.pop(sympy.pi, 0))
+    j = powers.pop(sympy.E, 0)
+    bits = _description_bits(Fraction(int(r.p), int(r.q)), k)
+    bits += 0.0 if j == 0 else abs(float(j)) + 1.0
+    return bits + 8.0 * len(powers)
+
+
 @lru_cache(maxsize=1024)
 def _factor(k: sympy.Rational, j: int) -> tuple[sympy.Expr, float]:
     """``pi**k * e**j`` exactly and as a float (cached: sympy evaluation is slow)."""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from symbolic.regression.noise import estimate_noise, residual_structure
+from symbolic.regression.noise import estimate_noise, residual_structure, structured_share
 
 
 @pytest.mark.parametrize("d", [1, 3, 6])
@@ -35,3 +35,36 @@ def test_noise_estimate_is_close_on_a_curved_function():
 def test_residual_structure_rejects_bad_input():
     with pytest.raises(ValueError):
         residual_structure(np.ones((10, 2)), np.ones(9))
+
+
+def test_weighted_noise_estimate_reads_the_noise_of_the_measured_output():
+    # y = p(x) * t(z) with additive noise on y: t's noise varies 25-fold over the data,
+    # the noise of y (what the weights recover) does not.
+    rng = np.random.default_rng(3)
+    X = rng.uniform(1, 5, size=(1000, 2))
+    p = X[:, 0] ** 2
+    y = p * np.sin(X[:, 1])
+    sigma = 0.01 * np.sqrt(np.mean(y**2))
+    noisy = y + sigma * rng.standard_normal(1000)
+    t = noisy / p
+    weighted = estimate_noise(X, t, weights=p)
+    assert 0.007 < weighted < 0.015
+    # Unweighted, the low quantile reads the quiet region of t: far below t's RMS noise.
+    t_noise = sigma * np.sqrt(np.mean(p**-2.0)) / np.sqrt(np.mean(t**2))
+    assert estimate_noise(X, t) < 0.5 * t_noise
+    with pytest.raises(ValueError):
+        estimate_noise(X, t, weights=p[:10])
+
+
+def test_structured_share_inverts_the_neighbour_correlation():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, size=(1000, 2))
+    smooth = np.sin(2 * X[:, 0]) + X[:, 1] ** 2
+    smooth = (smooth - smooth.mean()) / smooth.std()
+    for share in (0.1, 0.3, 0.6):
+        residual = np.sqrt(share) * smooth + np.sqrt(1 - share) * rng.standard_normal(1000)
+        corr = residual_structure(X, residual)
+        assert corr > share  # the raw correlation overstates the share ...
+        assert abs(structured_share(corr) - share) < 0.08  # ... its inverse reads it back
+    assert structured_share(0.0) == 0.0
+    assert structured_share(1.0) == 1.0
