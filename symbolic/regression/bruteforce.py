@@ -399,8 +399,18 @@ def snap_number(value: float, relative_tolerance: float) -> sympy.Expr | None:
     more than its argument), earlier forms winning ties. On noisy data several forms fit:
     ``20/(9*pi**(3/2))`` and ``1/sqrt(2*pi)`` differ by 4e-4, and the shorter is the law.
     """
+    snapped = snap_number_with_bits(value, relative_tolerance)
+    return None if snapped is None else snapped[0]
+
+
+def snap_number_with_bits(value: float, relative_tolerance: float) -> tuple[sympy.Expr, float] | None:
+    """:func:`snap_number`, with the description bits of the number it returns.
+
+    Returns:
+        ``(number, bits)`` or ``None``; zero costs 1 bit.
+    """
     if value == 0:
-        return sympy.Integer(0)
+        return sympy.Integer(0), 1.0
     if not np.isfinite(value):
         return None
     found: list[tuple[float, int, sympy.Expr]] = []
@@ -415,7 +425,10 @@ def snap_number(value: float, relative_tolerance: float) -> sympy.Expr | None:
                       pi_powers=tuple(sympy.Integer(k) for k in range(-3, 4)))
     if s is not None and s.is_positive:
         found.append((constant_bits(s) + 2.0, 2, sign * sympy.sqrt(s)))
-    return min(found, key=lambda f: f[:2])[2] if found else None
+    if not found:
+        return None
+    bits, _, number = min(found, key=lambda f: f[:2])
+    return number, bits
 
 
 def fit_affine(

@@ -15,12 +15,13 @@ worsens by no more than chance would (a chi-square test on the residual sum of s
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
 import sympy
 
-from symbolic.regression.bruteforce import evaluate, snap_number
+from symbolic.regression.bruteforce import evaluate, snap_number, snap_number_with_bits
 from symbolic.regression.noise import chi2_quantile
 
 
@@ -83,7 +84,9 @@ def free_coefficients(expr: sympy.Expr) -> sympy.Expr:
 
     The coefficient of a product (all its numeric factors together: ``8*pi/25`` in
     ``8*pi*v**2/(25*c**2)``) and the numeric term of a sum become one free constant each;
-    ``0``, ``1`` and ``-1`` and exponents stay as they are.
+    ``0``, ``1`` and ``-1`` and exponents stay as they are. Equal coefficients become
+    distinct floats (nudged by 1e-12), since sympy would otherwise make them one atom and
+    tie them in a fit.
 
     Args:
         expr: a formula.
@@ -91,21 +94,32 @@ def free_coefficients(expr: sympy.Expr) -> sympy.Expr:
     Returns:
         The formula with free (``Float``) constants, ready for :func:`snap_within_uncertainty`.
     """
-    if expr.is_number:
-        return expr if expr in (0, 1, -1) else sympy.Float(float(expr), 15)
-    if expr.is_Atom:
-        return expr
-    if expr.is_Pow:
-        return sympy.Pow(free_coefficients(expr.base), expr.exp)
-    args = [a if a.is_number else free_coefficients(a) for a in expr.args]
-    if expr.is_Mul or expr.is_Add:
-        numeric = [a for a in args if a.is_number]
-        rest = [a for a in args if not a.is_number]
-        value = expr.func(*numeric) if numeric else None
-        if value is not None and value not in (0, 1, -1) and value.is_real:
-            numeric = [sympy.Float(float(value), 15)]
-        return expr.func(*numeric, *rest)
-    return expr.func(*args)
+    seen: set[float] = set()
+
+    def fresh(value: float) -> sympy.Float:
+        while value in seen:
+            value = value * (1 + 1e-12) + 1e-300
+        seen.add(value)
+        return sympy.Float(value, 15)
+
+    def free(e: sympy.Expr) -> sympy.Expr:
+        if e.is_number:
+            return e if e in (0, 1, -1) else fresh(float(e))
+        if e.is_Atom:
+            return e
+        if e.is_Pow:
+            return sympy.Pow(free(e.base), e.exp)
+        args = [a if a.is_number else free(a) for a in e.args]
+        if e.is_Mul or e.is_Add:
+            numeric = [a for a in args if a.is_number]
+            rest = [a for a in args if not a.is_number]
+            value = e.func(*numeric) if numeric else None
+            if value is not None and value not in (0, 1, -1) and value.is_real:
+                numeric = [fresh(float(value))]
+            return e.func(*numeric, *rest)
+        return e.func(*args)
+
+    return free(expr)
 
 
 def snap_within_uncertainty(
@@ -121,12 +135,14 @@ def snap_within_uncertainty(
 
     The constants are fitted by Levenberg-Marquardt; their standard errors come from the
     Jacobian (``s^2 (J^T J)^-1``, ``s^2`` the residual variance). Then, one at a time, the
-    constant with the smallest relative standard error is replaced by the simplest exact
-    number (:func:`~symbolic.regression.bruteforce.snap_number`) within ``z`` standard
-    errors (``z`` the two-sided normal quantile of ``confidence``), and the others are
-    refitted. A snap is kept only while the residual sum of squares has grown by less than
-    the ``confidence`` quantile of ``s^2 chi2(k)`` for ``k`` constants snapped: what fixing
-    ``k`` constants at their true values costs on pure noise.
+    constant with the smallest relative standard error is replaced by the exact number
+    (:func:`~symbolic.regression.bruteforce.snap_number`) within ``z`` standard errors
+    (``z`` the two-sided normal quantile of ``confidence``) that describes it in fewest
+    bits, its distance from the fit counted (:func:`_simplest_in_bar`), if that is fewer
+    than the float needs; and the others are refitted. A snap is kept only while the
+    residual sum of squares has grown by less than the ``confidence`` quantile of
+    ``s^2 chi2(k)`` for ``k`` constants snapped: what fixing ``k`` constants at their true
+    values costs on pure noise.
 
     Args:
         expr: a formula over ``symbols`` whose ``Float`` atoms are the free constants
@@ -163,13 +179,9 @@ def snap_within_uncertainty(
     while len(exact) < p:
         free = [i for i in range(p) if i not in exact]
         se = _standard_errors(model, values, free, y, s2)
-        order = sorted(free, key=lambda i: se[i] / max(abs(values[i]), 1e-300))
-        for i in order:
-            rel = max(z * se[i] / max(abs(values[i]), 1e-300), 1e-12)
-            snapped = snap_number(float(values[i]), rel)
-            if snapped is not None:
-                break
-        else:
+        i = min(free, key=lambda j: se[j] / max(abs(values[j]), 1e-300))
+        snapped = _simplest_in_bar(float(values[i]), float(se[i]), z)
+        if snapped is None:
             return fitted, fitted_err, False
         exact[i] = snapped
         values[i] = float(snapped)
@@ -192,6 +204,29 @@ def snap_within_uncertainty(
     if pred is None:
         return fitted, fitted_err, False
     return out, _relative_rms(pred, y), True
+
+
+def _simplest_in_bar(value: float, se: float, z: float) -> sympy.Expr | None:
+    """The exact number that says ``value +- se`` in fewest bits, or ``None`` if the float does.
+
+    A number ``k`` standard errors off costs its own bits plus ``k**2 / 2`` nats of residual
+    (what the data then take more to send); the float costs the bits of its precision,
+    ``log2(|value| / se)``. Only numbers within ``z`` standard errors are tried.
+    """
+    if not (np.isfinite(se) and se > 0):
+        se = abs(value) * 1e-12
+    float_bits = max(math.log2(max(abs(value), 1e-300) / se), 0.0)
+    best: tuple[float, sympy.Expr] | None = None
+    for k in (0.25, 0.5, 1.0, 2.0, 3.0, z):
+        found = snap_number_with_bits(value, max(min(k, z) * se / max(abs(value), 1e-300), 1e-15))
+        if found is None:
+            continue
+        number, bits = found
+        off = (float(number) - value) / se
+        cost = bits + 0.5 * off * off * math.log2(math.e)
+        if best is None or cost < best[0]:
+            best = (cost, number)
+    return best[1] if best is not None and best[0] < float_bits else None
 
 
 def _template(expr, floats, symbols, X, y):
