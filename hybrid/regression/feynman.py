@@ -62,6 +62,11 @@ NOISY = 1e-4
 #: Formulas with more free constants than this are not refitted on noisy data.
 MAX_REFIT_CONSTANTS = 8
 
+#: On noisy data an accepted formula longer than this (in bits; the longest law of the
+#: FSReD table takes 130) is a fit within the noise, not yet a law: the later stages
+#: still run, and it competes with what they find.
+LONG_FORMULA_BITS = 150.0
+
 #: Highest numerator and denominator degree of the rational fit, by number of variables.
 RATIONAL_DEGREES = {1: 4, 2: 4, 3: 3}
 
@@ -341,8 +346,8 @@ class FeynmanRegressor:
         # On noisy data every formulation's stage runs, and of the formulas accepted (each
         # refitted on y with its constants snapped within their error bars) the one of least
         # description length, counting the residual's bits, wins.
+        solutions: list[_Found] = []
         for stage in ("fits", "brute", "decompose", "long"):
-            solutions: list[_Found] = []
             for formulation in formulations:
                 Zf, tf, syms, tol, back, scale = formulation
                 if (done() and not noisy) or ctx.left() <= 0:
@@ -376,7 +381,8 @@ class FeynmanRegressor:
                         solutions.append(candidate)
             if solutions:
                 found = min(solutions, key=lambda f: _mdl(f.expression, f.error, len(y)))
-                break
+                if description_length(found.expression) <= LONG_FORMULA_BITS:
+                    break
         ctx.pool = None
         ctx.tolerance = y_tol if noisy else formulations[0][3]
         for point in self.pareto_front_.points if found is None else ():
@@ -617,7 +623,8 @@ class FeynmanRegressor:
         On exact data the first accepted formula is the answer. On noisy data (a
         tolerance above :data:`NOISY`) an approximation can fit as well as the law, so
         every fit runs and the accepted formula of least description length wins; all the
-        accepted ones go to ``pool`` (if given), for the caller to judge on the measured y.
+        accepted ones, and those within tolerance whose constants did not snap, go to
+        ``pool`` (if given), for the caller to judge on the measured y.
         ``weights`` (noisy measured data only) map ``y`` to the measured output, whose noise
         is even: they give each transform the tolerance its propagated noise calls for.
         """
@@ -626,6 +633,9 @@ class FeynmanRegressor:
 
         def take(candidate: _Found | None) -> bool:
             if not consider(candidate):
+                # Within tolerance but with float constants: refitted on y, they may snap there.
+                if pool is not None and candidate is not None and not candidate.exact and candidate.error <= tol():
+                    pool.append(candidate)
                 return False
             accepted.append(candidate)
             return not noisy or candidate.error <= ROUNDOFF  # exact to round-off: nothing beats it

@@ -92,3 +92,18 @@ def test_unknown_operator_lists_valid_ones():
     X = np.random.default_rng(0).random((10, 1)) + 1
     with pytest.raises(ValueError, match="valid operators"):
         FeynmanRegressor(operators=("+", "bogus")).fit(X, X[:, 0] ** 2)
+
+
+@pytest.mark.parametrize("eq_id", ["II.8.7", "I.15.1", "I.12.2"])
+def test_laws_are_recovered_from_one_percent_noise(eq_id):
+    # II.8.7: the constant 3/(20*pi), not 1/21, which is as close as the old tolerance.
+    # I.15.1: 1/sqrt(1 - v**2/c**2) from a fit of 1/y**2, whose constant lands at 1.005.
+    # I.12.2: the dimensionless target's noise spans a factor 600 (weights read y's).
+    eq = get_equation(eq_id)
+    s = sample_equation(eq, 1000, np.random.default_rng(0), noise=0.01)
+    model = FeynmanRegressor(time_budget_s=60, use_oracle=False).fit(
+        s.X, s.y, variable_names=eq.variables, units=units_for(eq))
+    assert is_exact_recovery(model.sympy(), eq.expression, check_points=s.X[:20], variables=eq.variables), \
+        f"{eq_id}: got {model.sympy()} via {model.steps_}"
+    assert model.solved_
+    assert 0.005 < model.noise_ < 0.02
