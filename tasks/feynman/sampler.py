@@ -43,6 +43,10 @@ def evaluate_equation(eq: FeynmanEquation, X: np.ndarray) -> np.ndarray:
     return np.broadcast_to(np.asarray(y, dtype=float), (X.shape[0],)).copy()
 
 
+#: Times the points where an equation is not finite are drawn again before giving up.
+MAX_REDRAWS = 100
+
+
 def extrapolation_ranges(eq: FeynmanEquation, widen: float = 1.0) -> tuple[tuple[float, float], ...]:
     """Ranges just beyond the training ranges: ``[high, high + widen * (high - low)]``.
 
@@ -73,7 +77,11 @@ def sample_equation(
         ranges: per-variable ``(low, high)``; default ``eq.ranges``.
 
     Returns:
-        The samples.
+        The samples: every ``y`` finite (points where the law is not defined are redrawn).
+
+    Raises:
+        ValueError: on bad ``n``, ``noise`` or ``ranges``, or if the law stays undefined
+            at some points after :data:`MAX_REDRAWS` redraws.
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
@@ -85,7 +93,19 @@ def sample_equation(
     low = np.array([r[0] for r in ranges], dtype=float)
     high = np.array([r[1] for r in ranges], dtype=float)
     X = low + (high - low) * rng.random((int(n), len(ranges)))
-    y = evaluate_equation(eq, X)
+    with np.errstate(all="ignore"):
+        y = evaluate_equation(eq, X)
+    # Points where the law is not real (arcsin beyond 1, say, in widened ranges) are redrawn.
+    for _ in range(MAX_REDRAWS):
+        bad = ~np.isfinite(y)
+        if not bad.any():
+            break
+        X[bad] = low + (high - low) * rng.random((int(bad.sum()), len(ranges)))
+        with np.errstate(all="ignore"):
+            y[bad] = evaluate_equation(eq, X[bad])
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{eq.id} is not finite at {int((~np.isfinite(y)).sum())} of {n} points drawn in {ranges}, "
+                         f"even after {MAX_REDRAWS} redraws")
     if noise > 0:
         scale = float(np.sqrt(np.mean(y**2)))
         y = y + noise * scale * rng.standard_normal(y.shape)

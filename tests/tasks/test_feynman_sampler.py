@@ -129,3 +129,18 @@ def test_evaluate_equation_broadcasts_constant_outputs():
     eq = get_equation("I.12.1")  # F = mu * Nn
     X = np.array([[2.0, 3.0], [1.5, 4.0]])
     assert np.array_equal(evaluate_equation(eq, X), np.array([6.0, 6.0]))
+
+
+def test_points_where_the_law_is_undefined_are_redrawn():
+    eq = get_equation("I.26.2")  # arcsin(n*sin(theta2)): undefined where n*sin(theta2) > 1
+    ranges = extrapolation_ranges(eq)
+    s = sample_equation(eq, 500, np.random.default_rng(0), ranges=ranges)
+    assert np.all(np.isfinite(s.y))
+    assert np.all(s.X >= np.array([r[0] for r in ranges])) and np.all(s.X <= np.array([r[1] for r in ranges]))
+    assert np.all(np.abs(s.X[:, 0] * np.sin(s.X[:, 1])) <= 1)
+
+
+def test_a_law_undefined_over_the_whole_range_raises():
+    eq = get_equation("I.26.2")
+    with pytest.raises(ValueError, match="not finite"):
+        sample_equation(eq, 10, np.random.default_rng(0), ranges=((3.0, 4.0), (1.2, 1.9)))
