@@ -22,13 +22,13 @@ from tasks.arrays import check_variable_names, check_X, check_xy
 
 # Largest number of monomials (columns of the design matrix) fitted at one degree.
 MAX_MONOMIALS = 500
-# Per-coefficient snapping tolerances are tried at these fractions of the error budget.
-_SNAP_SCALES = (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
-# A term whose coefficient is below this many standard errors is dropped as noise.
+#: Per-coefficient snapping tolerances are tried at these fractions of the error budget.
+SNAP_SCALES = (1.0, 1e-1, 1e-2, 1e-3, 1e-4)
+#: A term whose coefficient is below this many standard errors is dropped as noise.
 T_MIN = 4.0
-# A snapped constant must be this many bits shorter than the precision it is matched to.
-# (about log2 of the 65 powers pi**k * e**j tried, each a chance of a spurious match).
-_SNAP_MARGIN_BITS = 6.0
+#: A snapped constant must be this many bits shorter than the precision it is matched to
+#: (about log2 of the 65 powers pi**k * e**j tried, each a chance of a spurious match).
+SNAP_MARGIN_BITS = 6.0
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class PolynomialFit:
         """
         X = check_X(X, n_features=len(self.symbols))
         coef = np.array([float(c) for c in self.coefficients])
-        return _design(X, list(self.monomials)) @ coef if self.monomials else np.zeros(X.shape[0])
+        return monomial_design(X, list(self.monomials)) @ coef if self.monomials else np.zeros(X.shape[0])
 
 
 def fit_polynomial(
@@ -137,15 +137,15 @@ def fit_polynomial(
         # An interpolating fit (as many monomials as samples) always "passes": keep a spare sample.
         if n_monomials >= n or n_monomials > MAX_MONOMIALS:
             break
-        monomials = _monomials(d, degree)
-        design = _design(X, monomials)
+        monomials = monomial_exponents(d, degree)
+        design = monomial_design(X, monomials)
         ops += n * len(monomials) * max(degree, 1)
         fit, spent = _fit_degree(design, y, rms_y, tolerance, max_terms)
         ops += spent
         if fit is not None:
             keep, coefficients, rmse = fit
             kept = [monomials[k] for k in keep]
-            expression = sympy.Add(*(c * _monomial_expr(symbols, m) for c, m in zip(coefficients, kept, strict=True)))
+            expression = sympy.Add(*(c * monomial_expr(symbols, m) for c, m in zip(coefficients, kept, strict=True)))
             return PolynomialFit(
                 expression=expression,
                 symbols=symbols,
@@ -254,7 +254,7 @@ def _fit_degree(
     # Snap within a share of the budget; looser shares allow only short constants, tighter ones
     # longer constants. The first exact pass wins, else the first pass with floats left in.
     fallback: tuple[list[int], list[sympy.Expr], float] | None = None
-    for scale in _SNAP_SCALES:
+    for scale in SNAP_SCALES:
         coefficients = _snap_all(coef, stderr, col_rms[keep], budget * scale)
         ops += 4200 * len(keep)  # snap candidates tried
         values = np.array([float(c) for c in coefficients])
@@ -285,7 +285,7 @@ def _fit_degree(
 def _snap_all(coef: np.ndarray, stderr: np.ndarray, col_rms: np.ndarray, budget: float) -> list[sympy.Expr]:
     """Snap each coefficient within its share of ``budget``; ``Float`` where nothing fits.
 
-    A constant is accepted only if its description is at least ``_SNAP_MARGIN_BITS``
+    A constant is accepted only if its description is at least ``SNAP_MARGIN_BITS``
     shorter than the relative precision it is matched to, ``log2(1/rel)``, where ``rel`` is
     the larger of the snapping tolerance and the coefficient's relative standard error:
     so a long constant matching by chance (a loose tolerance, or a tolerance tighter than
@@ -300,7 +300,7 @@ def _snap_all(coef: np.ndarray, stderr: np.ndarray, col_rms: np.ndarray, budget:
             continue
         rel = min(1e-2, share / (abs(c) * r))
         precision = max(rel, float(se) / abs(c), 1e-16)
-        snapped = snap_constant_with_e(c, rel, max_bits=np.log2(1.0 / precision) - _SNAP_MARGIN_BITS)
+        snapped = snap_constant_with_e(c, rel, max_bits=np.log2(1.0 / precision) - SNAP_MARGIN_BITS)
         out.append(snapped if snapped is not None else sympy.Float(c, 15))
     return out
 
@@ -326,7 +326,7 @@ def _lstsq(A: np.ndarray, y: np.ndarray, col_rms: np.ndarray) -> tuple[np.ndarra
     return scaled / col_rms, stderr / col_rms, 4 * n * m * m + 4 * n * m + 2 * m**3
 
 
-def _monomials(d: int, degree: int) -> list[tuple[int, ...]]:
+def monomial_exponents(d: int, degree: int) -> list[tuple[int, ...]]:
     """Exponent tuples of every monomial in ``d`` variables of total degree <= ``degree``, by degree."""
     out: list[tuple[int, ...]] = []
     for total in range(degree + 1):
@@ -338,7 +338,7 @@ def _monomials(d: int, degree: int) -> list[tuple[int, ...]]:
     return out
 
 
-def _design(X: np.ndarray, monomials: list[tuple[int, ...]]) -> np.ndarray:
+def monomial_design(X: np.ndarray, monomials: list[tuple[int, ...]]) -> np.ndarray:
     """Columns ``prod_i X[:, i]**e_i``, one per monomial."""
     cols = np.ones((X.shape[0], len(monomials)))
     for j, exps in enumerate(monomials):
@@ -348,6 +348,7 @@ def _design(X: np.ndarray, monomials: list[tuple[int, ...]]) -> np.ndarray:
     return cols
 
 
-def _monomial_expr(symbols: tuple[sympy.Symbol, ...], exps: tuple[int, ...]) -> sympy.Expr:
+def monomial_expr(symbols: tuple[sympy.Symbol, ...], exps: tuple[int, ...]) -> sympy.Expr:
+    """The monomial ``prod_i symbols[i]**exps[i]`` as a sympy expression."""
     return sympy.Mul(*(s**e for s, e in zip(symbols, exps, strict=True) if e))
 

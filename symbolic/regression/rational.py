@@ -23,7 +23,14 @@ import numpy as np
 import sympy
 
 from symbolic.regression.pareto import description_length
-from symbolic.regression.polyfit import _SNAP_MARGIN_BITS, _SNAP_SCALES, T_MIN, _design, _monomial_expr, _monomials
+from symbolic.regression.polyfit import (
+    SNAP_MARGIN_BITS,
+    SNAP_SCALES,
+    T_MIN,
+    monomial_design,
+    monomial_exponents,
+    monomial_expr,
+)
 from symbolic.regression.snapping import snap_constant_with_e
 from tasks.arrays import check_variable_names, check_X, check_xy
 
@@ -88,8 +95,10 @@ class RationalFit:
         X = check_X(X, n_features=len(self.symbols))
         if not self.numerator_monomials:
             return np.zeros(X.shape[0])
-        num = _design(X, list(self.numerator_monomials)) @ np.array([float(c) for c in self.numerator_coefficients])
-        den = _design(X, list(self.denominator_monomials)) @ np.array([float(c) for c in self.denominator_coefficients])
+        num_coef = np.array([float(c) for c in self.numerator_coefficients])
+        den_coef = np.array([float(c) for c in self.denominator_coefficients])
+        num = monomial_design(X, list(self.numerator_monomials)) @ num_coef
+        den = monomial_design(X, list(self.denominator_monomials)) @ den_coef
         with np.errstate(divide="ignore", invalid="ignore"):
             return num / den
 
@@ -178,8 +187,8 @@ def fit_rational(
     else:
         Xs, ys = X, y
     top = max(max_degree, max_denominator_degree)
-    monomials = _monomials(d, top)  # ordered by degree: each lower degree is a prefix
-    design = _design(Xs, monomials)
+    monomials = monomial_exponents(d, top)  # ordered by degree: each lower degree is a prefix
+    design = monomial_design(Xs, monomials)
 
     seen: set[tuple[int, int]] = set()
     for dp, dq in _pairs(d, max_degree, max_denominator_degree):
@@ -440,7 +449,7 @@ def _snap_and_check(
     k = len(cols)
     is_num = problem.is_numerator(cols)
     terms = [_monomial_of(problem, monomials, c) for c in cols]
-    full = _design(X, terms)  # the kept columns on all the data
+    full = monomial_design(X, terms)  # the kept columns on all the data
     budget = tolerance * rms_y
     # What the unsnapped fit leaves of the error budget is what snapping may spend.
     room = np.sqrt(max(budget**2 - kept.rmse**2, 0.0)) or budget * 1e-3
@@ -448,7 +457,7 @@ def _snap_and_check(
     memo = _Memo(problem, kept.cols)
     tried: set[tuple] = set()
     best: tuple[tuple[int, float], RationalFit] | None = None
-    for scale in _SNAP_SCALES:
+    for scale in SNAP_SCALES:
         share = room * scale / np.sqrt(max(k - 1, 1))
         exact: list[tuple[float, RationalFit]] = []
         for norm in normalisers:
@@ -508,7 +517,7 @@ def _snap_ratios(
     """Coefficients with ``theta[norm] = 1``: ``(values, exact values or None where unsnapped)``.
 
     Each ratio may move by ``share / contribution`` (at most 1e-2 relative); a constant is
-    accepted only if its description is at least ``_SNAP_MARGIN_BITS`` shorter than the
+    accepted only if its description is at least ``SNAP_MARGIN_BITS`` shorter than the
     precision it is matched to, ``log2(1/rel)``, ``rel`` being the larger of that
     tolerance and the ratio's relative standard error (polyfit's guard against long
     constants matching by chance). ``None`` if a refit runs into a pole.
@@ -531,7 +540,7 @@ def _snap_ratios(
                 continue
             rel = min(1e-2, share / refined.contribution[i])
             precision = max(rel, float(refined.stderr[i]) / abs(v), 1e-16)
-            max_bits = np.log2(1.0 / precision) - _SNAP_MARGIN_BITS
+            max_bits = np.log2(1.0 / precision) - SNAP_MARGIN_BITS
             if max_bits < _MIN_BITS:
                 continue  # not even +-1 is short enough: spare the search
             snapped = memo.snap(v, rel, max_bits)
@@ -571,10 +580,10 @@ def _candidate(
         values = values * lcm
     coefficients = [sympy.Float(float(v), 15) if c is None else c for v, c in zip(values, exact_values, strict=True)]
     numerator = sympy.Add(
-        *(c * _monomial_expr(symbols, m) for c, m, p in zip(coefficients, terms, is_num, strict=True) if p)
+        *(c * monomial_expr(symbols, m) for c, m, p in zip(coefficients, terms, is_num, strict=True) if p)
     )
     denominator = sympy.Add(
-        *(c * _monomial_expr(symbols, m) for c, m, p in zip(coefficients, terms, is_num, strict=True) if not p)
+        *(c * monomial_expr(symbols, m) for c, m, p in zip(coefficients, terms, is_num, strict=True) if not p)
     )
     pick = np.flatnonzero(is_num)
     rest = np.flatnonzero(~is_num)
