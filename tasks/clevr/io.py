@@ -1,0 +1,388 @@
+"""CLEVR's own file formats, read and written: ``CLEVR_scenes.json`` and ``CLEVR_questions.json``.
+
+A scenes file is ``{"info": {...}, "scenes": [scene, ...]}`` with each scene
+``{"split", "image_index", "image_filename", "objects": [{"color", "size", "shape",
+"material", "3d_coords", "rotation", "pixel_coords"}, ...], "relationships": {"left":
+[[...], ...], ...}, "directions": {...}}``; a questions file is ``{"info": {...},
+"questions": [question, ...]}``. CLEVR v1.0's files load as they are: extra keys are
+ignored, and what its test split or older tools leave out is tolerated (see
+:func:`read_scenes` and :func:`read_questions`).
+
+Programs are kept as the plain node dicts of the file, untouched: CLEVR v1.0 writes
+``{"function", "inputs", "value_inputs"}``, its question generator ``{"type",
+"inputs", "side_inputs"}``. Parsing them is the job of ``symbolic.programs``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tasks.clevr.generator import compute_relationships
+from tasks.clevr.scene import Scene, SceneObject
+
+#: The ``info`` block written when none is given (plus ``split`` when all items share one).
+DEFAULT_INFO: Mapping[str, str] = {"version": "1.0"}
+
+_ATTRIBUTE_KEYS = ("color", "size", "shape", "material")
+
+
+# ----------------------------------------------------------------------------- scenes
+
+
+def scene_to_dict(scene: Scene) -> dict[str, Any]:
+    """One scene as CLEVR's JSON record (plain lists and dicts, ready for ``json.dump``)."""
+    if not isinstance(scene, Scene):
+        raise TypeError(f"scene must be a Scene, got {type(scene).__name__}")
+    return {
+        "split": scene.split,
+        "image_index": scene.image_index,
+        "image_filename": scene.image_filename,
+        "objects": [
+            {
+                "color": o.color,
+                "size": o.size,
+                "shape": o.shape,
+                "material": o.material,
+                "3d_coords": list(o.coords),
+                "rotation": o.rotation,
+                "pixel_coords": list(o.pixel_coords),
+            }
+            for o in scene.objects
+        ],
+        "relationships": {name: [list(row) for row in rows] for name, rows in scene.relationships.items()},
+        "directions": {name: list(vec) for name, vec in scene.directions.items()},
+    }
+
+
+def _numbers(value: Any, length: int, where: str) -> tuple[float, ...]:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != length
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+    ):
+        raise ValueError(f"{where} must be a list of {length} finite numbers, got {value!r}")
+    return tuple(float(v) for v in value)
+
+
+def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
+    """Build a :class:`Scene` from one CLEVR scene record.
+
+    Args:
+        record: the scene's dict. Required: ``objects``, each with ``color``, ``size``,
+            ``shape``, ``material`` and ``3d_coords``. Optional: ``rotation`` (default
+            0), ``pixel_coords`` (default zeros), ``directions`` (default none),
+            ``relationships`` (default: computed from ``directions`` with
+            :func:`~tasks.clevr.generator.compute_relationships` when those are given,
+            else none), ``image_index`` (default ``index``), ``image_filename``
+            (default ``""``), ``split`` (default ``"new"``). Other keys are ignored.
+        index: the scene's position in its file, used in error messages.
+
+    Returns:
+        The scene.
+
+    Raises:
+        ValueError: a malformed record; the message names ``scenes[index]`` and the key.
+    """
+    where = f"scenes[{index}]"
+    if not isinstance(record, Mapping):
+        raise ValueError(f"{where} must be a JSON object, got {type(record).__name__}")
+    if "objects" not in record:
+        raise ValueError(f"{where} has no 'objects' key")
+    if not isinstance(record["objects"], list):
+        raise ValueError(f"{where}['objects'] must be a list, got {type(record['objects']).__name__}")
+    objects = []
+    for k, obj in enumerate(record["objects"]):
+        at = f"{where}['objects'][{k}]"
+        if not isinstance(obj, Mapping):
+            raise ValueError(f"{at} must be a JSON object, got {type(obj).__name__}")
+        for key in (*_ATTRIBUTE_KEYS, "3d_coords"):
+            if key not in obj:
+                raise ValueError(f"{at} has no {key!r} key")
+        for key in _ATTRIBUTE_KEYS:
+            if not isinstance(obj[key], str):
+                raise ValueError(f"{at}[{key!r}] must be a string, got {obj[key]!r}")
+        rotation = obj.get("rotation", 0.0)
+        if isinstance(rotation, bool) or not isinstance(rotation, (int, float)) or not math.isfinite(rotation):
+            raise ValueError(f"{at}['rotation'] must be a finite number, got {rotation!r}")
+        objects.append(
+            SceneObject(
+                shape=obj["shape"],
+                color=obj["color"],
+                size=obj["size"],
+                material=obj["material"],
+                coords=_numbers(obj["3d_coords"], 3, f"{at}['3d_coords']"),
+                pixel_coords=_numbers(obj.get("pixel_coords", [0, 0, 0]), 3, f"{at}['pixel_coords']"),
+                rotation=float(rotation),
+            )
+        )
+    directions = record.get("directions", {})
+    if not isinstance(directions, Mapping):
+        raise ValueError(f"{where}['directions'] must be a JSON object, got {type(directions).__name__}")
+    directions = {name: _numbers(vec, 3, f"{where}['directions'][{name!r}]") for name, vec in directions.items()}
+    if "relationships" in record:
+        relationships = record["relationships"]
+        if not isinstance(relationships, Mapping) or not all(
+            isinstance(rows, list) and all(isinstance(row, list) for row in rows) for rows in relationships.values()
+        ):
+            raise ValueError(f"{where}['relationships'] must map each relation to a list of index lists")
+        for name, rows in relationships.items():
+            for i, row in enumerate(rows):
+                if not all(isinstance(j, int) and not isinstance(j, bool) for j in row):
+                    raise ValueError(f"{where}['relationships'][{name!r}][{i}] must hold integers, got {row!r}")
+    elif directions:
+        try:
+            relationships = compute_relationships(objects, directions)
+        except ValueError as exc:
+            raise ValueError(f"{where}: cannot compute 'relationships' from 'directions': {exc}") from None
+    else:
+        relationships = {}
+    image_index = record.get("image_index", index)
+    if isinstance(image_index, bool) or not isinstance(image_index, int) or image_index < 0:
+        raise ValueError(f"{where}['image_index'] must be an int >= 0, got {image_index!r}")
+    for key in ("image_filename", "split"):
+        if key in record and not isinstance(record[key], str):
+            raise ValueError(f"{where}[{key!r}] must be a string, got {record[key]!r}")
+    try:
+        return Scene(
+            objects=tuple(objects),
+            relationships=relationships,
+            directions=directions,
+            image_filename=record.get("image_filename", ""),
+            image_index=image_index,
+            split=record.get("split", "new"),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def _info(info: Mapping[str, Any] | None, items: Sequence[Any]) -> dict[str, Any]:
+    if info is not None:
+        if not isinstance(info, Mapping):
+            raise ValueError(f"info must be a dict or None, got {type(info).__name__}")
+        return dict(info)
+    out: dict[str, Any] = dict(DEFAULT_INFO)
+    splits = {item.split for item in items}
+    if len(splits) == 1:
+        out["split"] = splits.pop()
+    return out
+
+
+def _dump(path: str | os.PathLike, payload: dict[str, Any]) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(payload, fh)
+
+
+def _load(path: str | os.PathLike) -> Any:
+    with open(path, encoding="utf-8") as fh:
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{os.fspath(path)} is not valid JSON: {exc}") from None
+
+
+def write_scenes(path: str | os.PathLike, scenes: Iterable[Scene], info: Mapping[str, Any] | None = None) -> None:
+    """Write scenes as a CLEVR scenes file (``{"info": ..., "scenes": [...]}``).
+
+    Args:
+        path: the file to write (overwritten).
+        scenes: the scenes.
+        info: the ``info`` block; default :data:`DEFAULT_INFO` plus the scenes' ``split``
+            when they all share one.
+
+    Raises:
+        TypeError: an item is not a :class:`Scene`.
+    """
+    scenes = list(scenes)
+    records = [scene_to_dict(scene) for scene in scenes]
+    _dump(path, {"info": _info(info, scenes), "scenes": records})
+
+
+def read_scenes(path: str | os.PathLike) -> list[Scene]:
+    """Read a CLEVR scenes file, such as CLEVR v1.0's ``CLEVR_val_scenes.json``, as it is.
+
+    Accepts ``{"info": ..., "scenes": [...]}``, a bare list of scene records, or one scene
+    record (the per-image files CLEVR's renderer writes). Each record is read by
+    :func:`scene_from_dict`.
+
+    Returns:
+        The scenes, in file order.
+
+    Raises:
+        ValueError: not JSON, no scenes in it, or a malformed scene (named by index and key).
+    """
+    data = _load(path)
+    if isinstance(data, Mapping) and "scenes" in data:
+        records = data["scenes"]
+    elif isinstance(data, Mapping) and "objects" in data:
+        records = [data]
+    elif isinstance(data, list):
+        records = data
+    else:
+        raise ValueError(f"{os.fspath(path)} holds no 'scenes' list (nor a scene with 'objects')")
+    if not isinstance(records, list):
+        raise ValueError(f"{os.fspath(path)}: 'scenes' must be a list, got {type(records).__name__}")
+    return [scene_from_dict(record, i) for i, record in enumerate(records)]
+
+
+# -------------------------------------------------------------------------- questions
+
+
+@dataclass(frozen=True)
+class Question:
+    """One CLEVR question, as in ``CLEVR_questions.json``.
+
+    Attributes:
+        question: the question's text.
+        answer: the answer as given in the file (a string in CLEVR v1.0; the generator
+            may give an int or a bool); ``None`` where the file has none (test split).
+        program: the program's nodes, the file's dicts kept as they are (``function`` +
+            ``value_inputs`` in CLEVR v1.0, ``type`` + ``side_inputs`` from its
+            generator); empty where the file has none.
+        image_filename, image_index, split: the image the question is about.
+        question_index: the question's index in its split.
+        question_family_index: the template's family, or ``None``.
+        template_filename: the template file the question came from, or ``None``.
+
+    A question holds dicts, so it compares by value but cannot be hashed.
+    """
+
+    question: str
+    answer: str | int | bool | None = None
+    program: tuple[dict[str, Any], ...] = ()
+    image_filename: str = ""
+    image_index: int = 0
+    split: str = "new"
+    question_index: int = 0
+    question_family_index: int | None = None
+    template_filename: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.question, str):
+            raise ValueError(f"question must be a string, got {self.question!r}")
+        if self.answer is not None and not isinstance(self.answer, (str, int)):
+            raise ValueError(f"answer must be a string, an int, a bool or None, got {self.answer!r}")
+        program = tuple(self.program)
+        for k, node in enumerate(program):
+            if not isinstance(node, dict):
+                raise ValueError(f"program[{k}] must be a dict, got {type(node).__name__}")
+        object.__setattr__(self, "program", program)
+        for name in ("image_index", "question_index"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+        qfi = self.question_family_index
+        if qfi is not None and (isinstance(qfi, bool) or not isinstance(qfi, int)):
+            raise ValueError(f"question_family_index must be an int or None, got {qfi!r}")
+        for name in ("image_filename", "split"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+        if self.template_filename is not None and not isinstance(self.template_filename, str):
+            raise ValueError(f"template_filename must be a string or None, got {self.template_filename!r}")
+
+
+def question_to_dict(question: Question) -> dict[str, Any]:
+    """One question as CLEVR's JSON record; ``answer``, ``question_family_index`` and
+    ``template_filename`` are left out when ``None`` (as in CLEVR v1.0's test split)."""
+    if not isinstance(question, Question):
+        raise TypeError(f"question must be a Question, got {type(question).__name__}")
+    record: dict[str, Any] = {
+        "split": question.split,
+        "image_filename": question.image_filename,
+        "image_index": question.image_index,
+        "question": question.question,
+        "program": copy.deepcopy(list(question.program)),
+        "question_index": question.question_index,
+    }
+    for key in ("answer", "question_family_index", "template_filename"):
+        if getattr(question, key) is not None:
+            record[key] = getattr(question, key)
+    return record
+
+
+def question_from_dict(record: Mapping[str, Any], index: int = 0) -> Question:
+    """Build a :class:`Question` from one CLEVR question record.
+
+    Args:
+        record: the question's dict. Required: ``question``. Optional: ``answer``,
+            ``program`` (default empty), ``image_filename``, ``image_index`` (default 0),
+            ``split``, ``question_index`` (default ``index``), ``question_family_index``,
+            ``template_filename``. Other keys (``image``, ...) are ignored.
+        index: the question's position in its file, used in error messages.
+
+    Returns:
+        The question; its program nodes are deep copies of the record's.
+
+    Raises:
+        ValueError: a malformed record; the message names ``questions[index]`` and the key.
+    """
+    where = f"questions[{index}]"
+    if not isinstance(record, Mapping):
+        raise ValueError(f"{where} must be a JSON object, got {type(record).__name__}")
+    if "question" not in record:
+        raise ValueError(f"{where} has no 'question' key")
+    program = record.get("program", [])
+    if not isinstance(program, list):
+        raise ValueError(f"{where}['program'] must be a list of nodes, got {type(program).__name__}")
+    try:
+        return Question(
+            question=record["question"],
+            answer=record.get("answer"),
+            program=tuple(copy.deepcopy(program)),
+            image_filename=record.get("image_filename", ""),
+            image_index=record.get("image_index", 0),
+            split=record.get("split", "new"),
+            question_index=record.get("question_index", index),
+            question_family_index=record.get("question_family_index"),
+            template_filename=record.get("template_filename"),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+
+
+def write_questions(
+    path: str | os.PathLike, questions: Iterable[Question], info: Mapping[str, Any] | None = None
+) -> None:
+    """Write questions as a CLEVR questions file (``{"info": ..., "questions": [...]}``).
+
+    Args:
+        path: the file to write (overwritten).
+        questions: the questions.
+        info: the ``info`` block; default :data:`DEFAULT_INFO` plus the questions'
+            ``split`` when they all share one.
+
+    Raises:
+        TypeError: an item is not a :class:`Question`.
+    """
+    questions = list(questions)
+    records = [question_to_dict(q) for q in questions]
+    _dump(path, {"info": _info(info, questions), "questions": records})
+
+
+def read_questions(path: str | os.PathLike) -> list[Question]:
+    """Read a CLEVR questions file, such as CLEVR v1.0's ``CLEVR_val_questions.json``, as it is.
+
+    Accepts ``{"info": ..., "questions": [...]}`` or a bare list of question records;
+    each is read by :func:`question_from_dict`.
+
+    Returns:
+        The questions, in file order.
+
+    Raises:
+        ValueError: not JSON, no questions in it, or a malformed question (named by index and key).
+    """
+    data = _load(path)
+    if isinstance(data, Mapping) and "questions" in data:
+        records = data["questions"]
+    elif isinstance(data, list):
+        records = data
+    else:
+        raise ValueError(f"{os.fspath(path)} holds no 'questions' list")
+    if not isinstance(records, list):
+        raise ValueError(f"{os.fspath(path)}: 'questions' must be a list, got {type(records).__name__}")
+    return [question_from_dict(record, i) for i, record in enumerate(records)]
