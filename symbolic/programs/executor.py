@@ -287,6 +287,12 @@ class _Compiled:
 
 
 @lru_cache(maxsize=65536)
+def _make_step(node: Node) -> Step:
+    # Steps are pure closures over a node's fields: programs sharing a node share its step.
+    return _MAKERS[node.function](node)
+
+
+@lru_cache(maxsize=65536)
 def _compile_program(program: Program) -> _Compiled:
     problems, out_types = check(program)
     names = tuple(n.function for n in program.nodes)
@@ -295,7 +301,7 @@ def _compile_program(program: Program) -> _Compiled:
     missing = [n.function for n in program.nodes if n.function not in _MAKERS]
     if missing:  # a function of the metadata the executor does not implement
         return _Compiled((), names, (), f"invalid program: no executor for {sorted(set(missing))}")
-    steps = tuple(_MAKERS[n.function](n) for n in program.nodes)
+    steps = tuple(_make_step(n) for n in program.nodes)
     return _Compiled(steps, names, tuple(t == OBJECT_SET_TYPE for t in out_types), None)
 
 

@@ -93,6 +93,14 @@ def _node(function: str, inputs: tuple[int, ...], value_inputs: tuple[str, ...])
     return node
 
 
+_INT = frozenset({int})
+_STR = frozenset({str})
+
+
+def _types_of(items: list) -> set[type]:
+    return set(map(type, items))
+
+
 @lru_cache(maxsize=4096)
 def _parse_token(token: str) -> tuple[str, tuple[str, ...], int]:
     """``(function, value_inputs, arity)`` of one token; ValueError if malformed or unknown."""
@@ -192,26 +200,36 @@ class Program:
             raise TypeError(f"nodes must be a list of CLEVR node mappings, got {type(nodes).__name__}")
         out = []
         for i, raw in enumerate(nodes):
-            if not isinstance(raw, Mapping):
+            if type(raw) is not dict and not isinstance(raw, Mapping):
                 raise TypeError(f"nodes[{i}] must be a mapping (a CLEVR JSON node), got {type(raw).__name__}")
             name = raw.get("function", raw.get("type"))
             if not isinstance(name, str):
                 raise ValueError(f"nodes[{i}] must name its function under 'function' or 'type' (a str), got {raw!r}")
             inputs = raw.get("inputs", [])
-            if (
+            # Fast path for what json.load gives (lists of int, lists of str): the abc checks
+            # of the general path cost more than executing the program.
+            if type(inputs) is list and _types_of(inputs) <= _INT:
+                inputs = tuple(inputs)
+            elif (
                 isinstance(inputs, (str, bytes))
                 or not isinstance(inputs, Sequence)
                 or any(isinstance(j, bool) or not isinstance(j, numbers.Integral) for j in inputs)
             ):
                 raise ValueError(f"nodes[{i}]['inputs'] must be a list of int, got {inputs!r}")
+            else:
+                inputs = tuple(int(j) for j in inputs)
             values = raw["value_inputs"] if "value_inputs" in raw else raw.get("side_inputs", [])
-            if (
+            if type(values) is list and _types_of(values) <= _STR:
+                values = tuple(values)
+            elif (
                 isinstance(values, (str, bytes))
                 or not isinstance(values, Sequence)
                 or any(not isinstance(v, str) for v in values)
             ):
                 raise ValueError(f"nodes[{i}]['value_inputs'] must be a list of str, got {values!r}")
-            out.append(_node(name, tuple(int(j) for j in inputs), tuple(values)))
+            else:
+                values = tuple(values)
+            out.append(_node(name, inputs, values))
         return cls(tuple(out))
 
     def to_clevr(self) -> list[dict[str, Any]]:
@@ -355,7 +373,7 @@ def to_program(program: Program | Sequence[Mapping[str, Any]] | Sequence[str] | 
             return Program(())
         if all(isinstance(t, str) for t in program):
             return Program.from_tokens(program)
-        if all(isinstance(n, Mapping) for n in program):
+        if all(type(n) is dict or isinstance(n, Mapping) for n in program):
             return Program.from_clevr(program)
         if all(isinstance(n, Node) for n in program):
             return Program(program)

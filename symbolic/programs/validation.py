@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from symbolic.programs.functions import functions, is_answer_type, types
-from symbolic.programs.program import Program, to_program
+from symbolic.programs.program import Node, Program, to_program
 
 
 def validate(program: Program | Sequence[Mapping[str, Any]] | Sequence[str]) -> list[str]:
@@ -40,6 +40,10 @@ def validate(program: Program | Sequence[Mapping[str, Any]] | Sequence[str]) -> 
     return list(check(prog)[0])
 
 
+def _where(i: int, node: Node) -> str:
+    return f"node {i} ({node.function})"
+
+
 @lru_cache(maxsize=65536)
 def check(program: Program) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
     """Problems of ``program`` and the output type of each node (cached per program).
@@ -60,44 +64,45 @@ def check(program: Program) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
         return ("the program is empty: it needs at least one node",), ()
     used = [False] * len(nodes)
     for i, node in enumerate(nodes):
-        where = f"node {i} ({node.function})"
         spec = specs.get(node.function)
         for j in node.inputs:
             if 0 <= j < i:
                 used[j] = True
         if spec is None:
-            problems.append(f"{where}: unknown function {node.function!r}")
+            problems.append(f"{_where(i, node)}: unknown function {node.function!r}")
             out_types.append(None)
             continue
         if spec.template_only:
             problems.append(
-                f"{where}: template-only function (CLEVR's generator expands it into basic functions); "
+                f"{_where(i, node)}: template-only function (CLEVR's generator expands it into basic functions); "
                 "it cannot be executed"
             )
         if len(node.inputs) != spec.arity:
             problems.append(
-                f"{where}: wrong number of inputs: takes {spec.arity} ({', '.join(spec.inputs) or 'none'}), "
+                f"{_where(i, node)}: wrong number of inputs: takes {spec.arity} ({', '.join(spec.inputs) or 'none'}), "
                 f"got {len(node.inputs)}"
             )
         for k, (j, expected) in enumerate(zip(node.inputs, spec.inputs, strict=False)):
             if not 0 <= j < i:
-                problems.append(f"{where}: dangling input {k}: node {j} is not an earlier node")
+                problems.append(f"{_where(i, node)}: dangling input {k}: node {j} is not an earlier node")
                 continue
             got = out_types[j]
             if got is not None and got != expected:
                 problems.append(
-                    f"{where}: ill-typed input {k}: node {j} ({nodes[j].function}) returns {got}, expected {expected}"
+                    f"{_where(i, node)}: ill-typed input {k}: node {j} ({nodes[j].function}) returns {got}, "
+                    f"expected {expected}"
                 )
         if len(node.value_inputs) != len(spec.value_inputs):
             problems.append(
-                f"{where}: wrong number of value inputs: takes {len(spec.value_inputs)} "
+                f"{_where(i, node)}: wrong number of value inputs: takes {len(spec.value_inputs)} "
                 f"({', '.join(spec.value_inputs) or 'none'}), got {len(node.value_inputs)}"
             )
         for k, (value, vtype) in enumerate(zip(node.value_inputs, spec.value_inputs, strict=False)):
             allowed = vocab.get(vtype)
             if allowed is not None and value not in allowed:
                 problems.append(
-                    f"{where}: ill-typed value input {k}: {value!r} is not a {vtype} (one of {', '.join(allowed)})"
+                    f"{_where(i, node)}: ill-typed value input {k}: {value!r} is not a {vtype} "
+                    f"(one of {', '.join(allowed)})"
                 )
         out_types.append(spec.output)
     for i in range(len(nodes) - 1):

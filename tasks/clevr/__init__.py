@@ -10,11 +10,35 @@ from tasks.clevr.generator import (
     object_height,
 )
 from tasks.clevr.io import Question, read_questions, read_scenes, write_questions, write_scenes
+from tasks.clevr.questions import (
+    INVALID,
+    QUESTION_TYPES,
+    QuestionGenerator,
+    answer_string,
+    generate_dataset,
+    generate_questions,
+    load_templates,
+    question_type,
+    reference_answer,
+    run_program,
+    template_families,
+)
 from tasks.clevr.render import Rendering, project, render_scene, visible_fractions
 from tasks.clevr.scene import ATTRIBUTES, RELATIONS, Scene, SceneObject, Vocabulary, data_path, load_json, vocabulary
 
 __all__ = [
     "ATTRIBUTES",
+    "INVALID",
+    "QUESTION_TYPES",
+    "QuestionGenerator",
+    "answer_string",
+    "generate_dataset",
+    "generate_questions",
+    "load_templates",
+    "question_type",
+    "reference_answer",
+    "run_program",
+    "template_families",
     "DIRECTIONS",
     "RELATIONS",
     "Question",
