@@ -14,17 +14,8 @@ import time
 import numpy as np
 import torch
 
+from neural.device import torch_device
 from tasks.arrays import check_X, check_xy
-
-
-def _resolve(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was asked for but no CUDA device is available")
-    return torch.device(device)
 
 
 class StackedMLP:
@@ -158,7 +149,7 @@ class MLPRegressor:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if not self.widths or not self.learning_rates:
             raise ValueError("widths and learning_rates must each name at least one value")
-        dev = _resolve(self.device)
+        dev = torch_device(self.device)
         rng = np.random.default_rng(self.seed)
         n = X.shape[0]
         n_val = min(max(1, round(self.val_fraction * n)), n - 1)

@@ -119,6 +119,14 @@ def _parse_token(token: str) -> tuple[str, tuple[str, ...], int]:
     return name, values, spec.arity
 
 
+def _program(cls: type, nodes: tuple[Node, ...]) -> Program:
+    """A Program from nodes already known to be Nodes (skips the checks of ``__post_init__``)."""
+    program = object.__new__(cls)
+    object.__setattr__(program, "nodes", nodes)
+    object.__setattr__(program, "_hash", hash(nodes))
+    return program
+
+
 @dataclass(frozen=True, eq=False)
 class Program:
     """An immutable, hashable CLEVR program: nodes in topological order, the last one the answer.
@@ -230,7 +238,7 @@ class Program:
             else:
                 values = tuple(values)
             out.append(_node(name, inputs, values))
-        return cls(tuple(out))
+        return _program(cls, tuple(out))
 
     def to_clevr(self) -> list[dict[str, Any]]:
         """CLEVR v1.0's JSON form: a list of ``{"function", "inputs", "value_inputs"}`` dicts."""

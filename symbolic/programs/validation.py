@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from symbolic.programs.functions import functions, is_answer_type, types
+from symbolic.programs.functions import FunctionSpec, functions, is_answer_type, types
 from symbolic.programs.program import Node, Program, to_program
 
 
@@ -45,6 +45,40 @@ def _where(i: int, node: Node) -> str:
 
 
 @lru_cache(maxsize=65536)
+def _node_facts(node: Node) -> tuple[FunctionSpec | None, tuple[str, ...], tuple[str, ...]]:
+    """A node's spec and the problems that depend on the node alone (not on its inputs' types).
+
+    Returns ``(spec, before, after)``: messages (without the ``node i (f):`` prefix) that
+    :func:`check` reports before, and after, the problems with the node's inputs. Cached
+    per node: nodes recur across programs, so most programs are checked from the cache.
+    """
+    spec = functions().get(node.function)
+    if spec is None:
+        return None, (f"unknown function {node.function!r}",), ()
+    before: list[str] = []
+    after: list[str] = []
+    if spec.template_only:
+        before.append(
+            "template-only function (CLEVR's generator expands it into basic functions); it cannot be executed"
+        )
+    if len(node.inputs) != spec.arity:
+        before.append(
+            f"wrong number of inputs: takes {spec.arity} ({', '.join(spec.inputs) or 'none'}), got {len(node.inputs)}"
+        )
+    if len(node.value_inputs) != len(spec.value_inputs):
+        after.append(
+            f"wrong number of value inputs: takes {len(spec.value_inputs)} "
+            f"({', '.join(spec.value_inputs) or 'none'}), got {len(node.value_inputs)}"
+        )
+    vocab = types()
+    for k, (value, vtype) in enumerate(zip(node.value_inputs, spec.value_inputs, strict=False)):
+        allowed = vocab.get(vtype)
+        if allowed is not None and value not in allowed:
+            after.append(f"ill-typed value input {k}: {value!r} is not a {vtype} (one of {', '.join(allowed)})")
+    return spec, tuple(before), tuple(after)
+
+
+@lru_cache(maxsize=65536)
 def check(program: Program) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
     """Problems of ``program`` and the output type of each node (cached per program).
 
@@ -55,8 +89,6 @@ def check(program: Program) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
         ``(problems, output_types)``: the messages of :func:`validate`, and per node the type
         it returns (``None`` for a node whose function is unknown).
     """
-    specs = functions()
-    vocab = types()
     problems: list[str] = []
     out_types: list[str | None] = []
     nodes = program.nodes
@@ -64,24 +96,15 @@ def check(program: Program) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
         return ("the program is empty: it needs at least one node",), ()
     used = [False] * len(nodes)
     for i, node in enumerate(nodes):
-        spec = specs.get(node.function)
+        spec, before, after = _node_facts(node)
         for j in node.inputs:
             if 0 <= j < i:
                 used[j] = True
+        for message in before:
+            problems.append(f"{_where(i, node)}: {message}")
         if spec is None:
-            problems.append(f"{_where(i, node)}: unknown function {node.function!r}")
             out_types.append(None)
             continue
-        if spec.template_only:
-            problems.append(
-                f"{_where(i, node)}: template-only function (CLEVR's generator expands it into basic functions); "
-                "it cannot be executed"
-            )
-        if len(node.inputs) != spec.arity:
-            problems.append(
-                f"{_where(i, node)}: wrong number of inputs: takes {spec.arity} ({', '.join(spec.inputs) or 'none'}), "
-                f"got {len(node.inputs)}"
-            )
         for k, (j, expected) in enumerate(zip(node.inputs, spec.inputs, strict=False)):
             if not 0 <= j < i:
                 problems.append(f"{_where(i, node)}: dangling input {k}: node {j} is not an earlier node")
@@ -92,18 +115,8 @@ def check(program: Program) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
                     f"{_where(i, node)}: ill-typed input {k}: node {j} ({nodes[j].function}) returns {got}, "
                     f"expected {expected}"
                 )
-        if len(node.value_inputs) != len(spec.value_inputs):
-            problems.append(
-                f"{_where(i, node)}: wrong number of value inputs: takes {len(spec.value_inputs)} "
-                f"({', '.join(spec.value_inputs) or 'none'}), got {len(node.value_inputs)}"
-            )
-        for k, (value, vtype) in enumerate(zip(node.value_inputs, spec.value_inputs, strict=False)):
-            allowed = vocab.get(vtype)
-            if allowed is not None and value not in allowed:
-                problems.append(
-                    f"{_where(i, node)}: ill-typed value input {k}: {value!r} is not a {vtype} "
-                    f"(one of {', '.join(allowed)})"
-                )
+        for message in after:
+            problems.append(f"{_where(i, node)}: {message}")
         out_types.append(spec.output)
     for i in range(len(nodes) - 1):
         if not used[i]:
