@@ -1,0 +1,174 @@
+"""The scene parser: camera inversion, learning, decoding into scenes, persistence, scoring, input checks."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from neural.vqa.scene_parser import SceneParser, object_accuracy, unproject
+from tasks.clevr import (
+    ATTRIBUTES,
+    RELATIONS,
+    Scene,
+    compute_relationships,
+    generate_scenes,
+    project,
+    render_scene,
+    vocabulary,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+SIZE = 64  # small images keep the tests fast; the benchmark uses 128
+
+
+def _data(n, seed, image_size=SIZE):
+    scenes = generate_scenes(n, np.random.default_rng(seed), min_visible=0.3, image_size=image_size)
+    return np.stack([render_scene(s, image_size).image for s in scenes]), scenes
+
+
+@pytest.fixture(scope="module")
+def trained():
+    images, scenes = _data(60, 0)
+    parser = SceneParser(image_size=SIZE, channels=16, epochs=25, batch_size=16, lr=5e-3, seed=0).fit(images, scenes)
+    return parser, images, scenes
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    return _data(30, 1)
+
+
+@pytest.mark.parametrize("image_size", [64, 128, 320])
+def test_unproject_inverts_project_on_generated_scenes(image_size):
+    for scene in generate_scenes(20, np.random.default_rng(3)):
+        for obj in scene.objects:
+            px, py, _ = project(obj.coords, image_size)
+            assert unproject(px, py, obj.coords[2], image_size) == pytest.approx(obj.coords, abs=1e-9)
+
+
+def test_unproject_rejects_bad_input():
+    with pytest.raises(ValueError, match="px, py and z"):
+        unproject(float("nan"), 0.0, 0.0)
+    with pytest.raises(ValueError, match="image_size"):
+        unproject(1.0, 2.0, 0.5, image_size=8)
+
+
+def test_training_lowers_the_loss(trained):
+    parser = trained[0]
+    assert parser.epochs_ == 25
+    assert parser.history_[-1] < 0.5 * parser.history_[0]
+
+
+def test_parses_held_out_scenes_better_than_chance(trained, held_out):
+    parser = trained[0]
+    images, scenes = held_out
+    scores = object_accuracy(parser.parse(images), scenes, image_size=SIZE, max_distance_px=2.0)
+    assert scores["recall"] > 0.7
+    assert scores["precision"] > 0.7
+    assert scores["count_accuracy"] > 0.4
+    assert scores["position_error_px"] < 1.5
+    chance = {"shape": 1 / 3, "color": 1 / 8, "size": 1 / 2, "material": 1 / 2}
+    for name, p in chance.items():
+        assert scores[f"{name}_accuracy"] > p + 0.1, (name, scores)
+
+
+def test_parsed_scenes_hold_vocabulary_values_and_clevr_relations(trained, held_out):
+    parser = trained[0]
+    images = held_out[0][:10]
+    voc = vocabulary()
+    parsed = parser.parse(images, batch_size=3)
+    assert len(parsed) == len(images)
+    assert any(len(scene) for scene in parsed)
+    for i, scene in enumerate(parsed):
+        assert isinstance(scene, Scene)
+        assert scene.image_index == i
+        for obj in scene.objects:
+            for name in ATTRIBUTES:
+                assert obj.attribute(name) in voc.values(name)
+            assert obj.pixel_coords == pytest.approx(project(obj.coords, SIZE))
+        expected = compute_relationships(scene.objects)
+        for name in RELATIONS:
+            assert [list(row) for row in scene.relationships[name]] == expected[name]
+        assert set(scene.directions) >= set(RELATIONS)
+
+
+def test_perfect_parse_scores_one_and_errors_are_counted(held_out):
+    scenes = held_out[1]
+    perfect = object_accuracy(scenes, scenes, image_size=SIZE)
+    assert perfect["object_accuracy"] == perfect["relation_accuracy"] == perfect["scene_accuracy"] == 1.0
+    assert perfect["position_error_px"] == 0.0
+    first = scenes[0]
+    recoloured = dataclasses.replace(first.objects[0], color="gray" if first.objects[0].color != "gray" else "red")
+    wrong = Scene((recoloured, *first.objects[1:]), first.relationships, first.directions)
+    dropped = Scene(first.objects[1:], compute_relationships(first.objects[1:]), first.directions)
+    scores = object_accuracy([wrong, dropped], [first, first], image_size=SIZE)
+    n = len(first)
+    assert scores["object_accuracy"] == pytest.approx((n - 1 + n - 1) / (2 * n))
+    assert scores["recall"] == pytest.approx((2 * n - 1) / (2 * n))
+    assert scores["precision"] == 1.0
+    assert scores["count_accuracy"] == 0.5
+    assert scores["relation_accuracy"] == 0.5  # the recoloured one keeps its relations
+    assert scores["scene_accuracy"] == 0.0
+    with pytest.raises(ValueError, match="same length"):
+        object_accuracy(scenes[:2], scenes[:3])
+
+
+def test_save_load_round_trip_parses_identically(trained, held_out, tmp_path):
+    parser = trained[0]
+    images = held_out[0][:8]
+    path = tmp_path / "parser.pt"
+    parser.save(path)
+    loaded = SceneParser.load(path)
+    assert loaded.image_size == SIZE and loaded.channels == 16
+    assert loaded.parse(images) == parser.parse(images)
+
+
+def test_training_is_reproducible_for_a_seed():
+    images, scenes = _data(6, 4)
+    kw = {"image_size": SIZE, "channels": 8, "epochs": 2, "batch_size": 4}
+    a = SceneParser(seed=5, **kw).fit(images, scenes)
+    b = SceneParser(seed=5, **kw).fit(images, scenes)
+    c = SceneParser(seed=6, **kw).fit(images, scenes)
+    assert a.history_ == b.history_
+    assert a.history_ != c.history_
+
+
+def test_max_seconds_stops_training_early():
+    images, scenes = _data(4, 5)
+    parser = SceneParser(image_size=SIZE, channels=8, epochs=50, max_seconds=1e-3).fit(images, scenes)
+    assert parser.epochs_ == 1
+
+
+def test_bad_input_raises_value_error():
+    images, scenes = _data(3, 6)
+    parser = SceneParser(image_size=SIZE, channels=8, epochs=1)
+    with pytest.raises(ValueError, match="dtype uint8"):
+        parser.fit(images.astype(np.float32), scenes)
+    with pytest.raises(ValueError, match="shape"):
+        parser.fit(images[0], scenes)
+    with pytest.raises(ValueError, match="shape"):
+        SceneParser(image_size=128).fit(images, scenes)
+    with pytest.raises(ValueError, match="one Scene per image"):
+        parser.fit(images, scenes[:2])
+    with pytest.raises(ValueError, match="numpy array"):
+        parser.fit(images.tolist(), scenes)
+    with pytest.raises(ValueError, match="device"):
+        SceneParser(image_size=SIZE, device="tpu").fit(images, scenes)
+    with pytest.raises(ValueError, match="image_size"):
+        SceneParser(image_size=66).fit(images, scenes)
+    with pytest.raises(ValueError, match="epochs"):
+        SceneParser(image_size=SIZE, epochs=0).fit(images, scenes)
+    with pytest.raises(ValueError, match="threshold"):
+        SceneParser(image_size=SIZE, threshold=1.5).fit(images, scenes)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        parser.parse(images)
+    fitted = parser.fit(images, scenes)
+    with pytest.raises(ValueError, match="shape"):
+        fitted.parse(images[:, :32])
+    with pytest.raises(ValueError, match="batch_size"):
+        fitted.parse(images, batch_size=0)
+    with pytest.raises(ValueError, match="device"):
+        SceneParser.load("unused.pt", device="quantum")
