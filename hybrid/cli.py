@@ -90,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     aif.add_argument("--out", default="results/ai-feynman", help="output folder (default results/ai-feynman)")
     aif.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    nsvqa = papers.add_parser("ns-vqa", help="NS-VQA on CLEVR-style scenes, end-to-end baselines side by side")
+    nsvqa.add_argument("--quick", action="store_true", help="small settings: minutes on 2 CPU cores")
+    nsvqa.add_argument("--no-deep", action="store_true", help="skip the end-to-end baselines")
+    nsvqa.add_argument("--no-hybrid", action="store_true",
+                       help="only the baselines' stages (to split the work over two processes)")
+    nsvqa.add_argument("--seed", type=int, default=0, help="data and model seed (default 0)")
+    nsvqa.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the networks train")
+    nsvqa.add_argument("--out", default="results/ns-vqa", help="output folder (default results/ns-vqa)")
+    nsvqa.add_argument("--no-progress", action="store_true", help="no progress bars")
+
     rep = sub.add_parser("report", help="redraw the report from a results store alone")
     rep.add_argument("store", help="the results .db file")
     rep.add_argument("--out", default=None, help="output folder (default: the store's folder)")
@@ -153,8 +163,31 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_reproduce_ns_vqa(args) -> int:
+    from hybrid.evaluate.meter import resolve_device
+    from hybrid.vqa.reproduce import reproduce_ns_vqa
+
+    out = Path(args.out)
+    _check_writable(out)
+    try:
+        summary = reproduce_ns_vqa(out, quick=args.quick, seed=args.seed, device=resolve_device(args.device),
+                                   progress=not args.no_progress, deep=not args.no_deep, hybrid=not args.no_hybrid)
+    except KeyboardInterrupt:
+        print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return 130
+    if "accuracy" not in summary:
+        return 0
+    print(f"NS-VQA accuracy {summary['accuracy']:.4f} with {summary['hybrid']['programs']} programs")
+    print(f"table: {out / 'ns_vqa.md'}\nsummary: {out / 'summary.json'}\nmodel: {out / 'model'}")
+    return 0
+
+
 def _cmd_reproduce(args) -> int:
     from hybrid.regression.reproduce import reproduce_ai_feynman
+
+    if args.paper == "ns-vqa":
+        return _cmd_reproduce_ns_vqa(args)
 
     out = Path(args.out)
     _check_writable(out)

@@ -18,7 +18,7 @@ from typing import Any
 
 from hybrid.evaluate.protocols import FAMILIES, Method, Task
 
-BUILTIN_MODULES = ("hybrid.regression.register",)
+BUILTIN_MODULES = ("hybrid.regression.register", "hybrid.vqa.register")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,181 @@
+"""A visual-QA data set in memory: rendered images, their scene tables, and questions.
+
+:class:`VQAData` is what the ``clevr`` task hands to a method's ``fit`` and what the
+NS-VQA pipeline and the deep baselines read: ``images[i]`` is the rendering of
+``scenes[i]``, and each question's ``image_index`` points into both. It loads CLEVR's
+own files too (:func:`load_clevr`), so a user's ``CLEVR_scenes.json`` /
+``CLEVR_questions.json`` pair runs through the same code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from tasks.clevr import (
+    Question,
+    QuestionGenerator,
+    Scene,
+    generate_scenes,
+    read_questions,
+    read_scenes,
+    render_scene,
+)
+
+#: Least visible share of every object's silhouette in generated scenes: CLEVR's own
+#: generator rejects renders where an object shows too few pixels, since no parser
+#: can see a hidden object.
+MIN_VISIBLE = 0.3
+
+
+@dataclass(frozen=True)
+class VQAData:
+    """Images, their scenes and questions about them.
+
+    Attributes:
+        images: ``(n_images, H, W, 3)`` uint8 renders.
+        scenes: the ground-truth scene of each image (same order).
+        questions: questions whose ``image_index`` is a position in ``images``.
+
+    Raises:
+        ValueError: images of the wrong shape or dtype, a scene count that differs from
+            the image count, or a question about an image that is not there.
+    """
+
+    images: np.ndarray
+    scenes: tuple[Scene, ...]
+    questions: tuple[Question, ...]
+
+    def __post_init__(self) -> None:
+        images = self.images
+        if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] != 3:
+            got = getattr(images, "shape", type(images).__name__), getattr(images, "dtype", None)
+            raise ValueError(f"images must be a (n, H, W, 3) uint8 array, got {got}")
+        object.__setattr__(self, "scenes", tuple(self.scenes))
+        object.__setattr__(self, "questions", tuple(self.questions))
+        if len(self.scenes) != len(images):
+            raise ValueError(f"scenes: {len(self.scenes)} scenes for {len(images)} images")
+        for k, q in enumerate(self.questions):
+            if not 0 <= q.image_index < len(images):
+                raise ValueError(f"questions[{k}].image_index is {q.image_index}, but there are {len(images)} images")
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    @property
+    def image_index(self) -> np.ndarray:
+        """Each question's image, as an int array."""
+        return np.array([q.image_index for q in self.questions], dtype=np.int64)
+
+    def texts(self) -> list[str]:
+        """The questions' texts."""
+        return [q.question for q in self.questions]
+
+    def answers(self) -> list[str]:
+        """The answers as CLEVR's strings (``"yes"``, ``"3"``, ``"red"``)."""
+        return [_answer_str(q.answer) for q in self.questions]
+
+    def subset(self, n_questions: int) -> VQAData:
+        """The first ``n_questions`` questions, with the images they ask about (re-indexed)."""
+        questions = self.questions[:n_questions]
+        used = sorted({q.image_index for q in questions})
+        where = {old: new for new, old in enumerate(used)}
+        moved = tuple(_with_image_index(q, where[q.image_index]) for q in questions)
+        return VQAData(self.images[used], tuple(self.scenes[i] for i in used), moved)
+
+
+def _answer_str(answer) -> str:
+    if isinstance(answer, bool):
+        return "yes" if answer else "no"
+    return str(answer)
+
+
+def _with_image_index(q: Question, index: int) -> Question:
+    from dataclasses import replace
+
+    return replace(q, image_index=index)
+
+
+def render_images(scenes: Sequence[Scene], image_size: int = 128) -> np.ndarray:
+    """Render every scene: a ``(n, image_size, image_size, 3)`` uint8 array."""
+    if not scenes:
+        return np.zeros((0, image_size, image_size, 3), dtype=np.uint8)
+    return np.stack([render_scene(s, image_size).image for s in scenes])
+
+
+def make_vqa_data(
+    n_scenes: int,
+    questions_per_scene: int,
+    rng: np.random.Generator,
+    *,
+    condition: str | None = None,
+    image_size: int = 128,
+    min_visible: float = MIN_VISIBLE,
+    split: str = "new",
+    progress: bool = False,
+) -> VQAData:
+    """Generate scenes, render them and ask CLEVR's questions about them.
+
+    Args:
+        n_scenes: number of scenes (images).
+        questions_per_scene: questions per scene (a scene may get fewer).
+        rng: the random generator.
+        condition: ``None`` (CLEVR) or ``"A"``/``"B"`` (CoGenT colour sets).
+        image_size: side of the square renders.
+        min_visible: least visible share of each object (see :data:`MIN_VISIBLE`).
+        split: the split named in the records.
+        progress: tqdm bar over scenes.
+
+    Returns:
+        The :class:`VQAData`; answers are balanced per template over the whole set.
+    """
+    scenes = generate_scenes(
+        n_scenes, rng, condition=condition, min_visible=min_visible, image_size=image_size, split=split
+    )
+    # image_index in the records = position in this data set
+    scenes = [_reindex(s, i) for i, s in enumerate(scenes)]
+    generator = QuestionGenerator()
+    questions: list[Question] = []
+    iterator = scenes
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(scenes, desc="questions", unit="scene")
+    for scene in iterator:
+        questions.extend(generator.generate(scene, rng, n=questions_per_scene, start_index=len(questions)))
+    return VQAData(render_images(scenes, image_size), tuple(scenes), tuple(questions))
+
+
+def _reindex(scene: Scene, index: int) -> Scene:
+    if scene.image_index == index:
+        return scene
+    from dataclasses import replace
+
+    return replace(scene, image_index=index)
+
+
+def load_clevr(
+    scenes_path: str | os.PathLike, questions_path: str | os.PathLike, image_size: int = 128
+) -> VQAData:
+    """A CLEVR scenes file and questions file as :class:`VQAData`, images rendered from the scenes.
+
+    The questions' ``image_index`` is matched to the scenes' ``image_index`` (CLEVR's
+    convention), then re-numbered to positions; questions about scenes absent from the
+    file raise. Images are drawn by this package's renderer from ``3d_coords``: CLEVR's
+    Blender PNGs are a different picture, which a scene parser trained here has not seen.
+
+    Raises:
+        ValueError: a file not in CLEVR's schema, or a question about a missing scene.
+    """
+    scenes = read_scenes(scenes_path)
+    questions = read_questions(questions_path)
+    position = {s.image_index: i for i, s in enumerate(scenes)}
+    moved = []
+    for k, q in enumerate(questions):
+        if q.image_index not in position:
+            raise ValueError(f"questions[{k}] asks about image_index {q.image_index}, which the scenes file lacks")
+        moved.append(_with_image_index(q, position[q.image_index]))
+    return VQAData(render_images(scenes, image_size), tuple(scenes), tuple(moved))

@@ -1,0 +1,312 @@
+"""NS-VQA (Yi et al., 2018): a neural scene parser and question parser feed a symbolic executor.
+
+``image --SceneParser--> scene table --+
+                                       +--> execute(program, scene) --> answer
+question --QuestionParser--> program --+``
+
+Training, as in the paper, in three parts:
+
+1. the scene parser on rendered images with their ground-truth tables (at most
+   ``n_scenes`` of them);
+2. the question parser, supervised, on ``n_programs`` questions annotated with their
+   programs, spread over the templates (round robin over CLEVR's
+   ``(template_filename, question_family_index)`` when the questions carry it);
+3. the question parser again, by REINFORCE on question-answer pairs alone: a sampled
+   program is rewarded 1 when the executor, run on the *parsed* scene of the question's
+   image, gives the right answer.
+
+Nothing of the executor is learned: it is :func:`symbolic.programs.execute`, and a
+program it finds invalid on a scene (``unique`` of two objects, an ill-typed program)
+gets the most common training answer, and is counted in :attr:`NSVQA.last_invalid_`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hybrid.evaluate.meter import record_ops
+from hybrid.vqa.data import VQAData
+from neural.vqa.question_parser import QuestionParser
+from neural.vqa.scene_parser import SceneParser
+from symbolic.programs import Program, answer_text, compile_scene, execute
+from tasks.clevr import Question, Scene
+
+
+@dataclass(frozen=True)
+class Answered:
+    """One answered question, with what the pipeline went through to answer it.
+
+    Attributes:
+        answer: the answer given (a CLEVR string).
+        program: the parsed program's tokens.
+        valid: whether the program ran on the parsed scene (else ``answer`` is the fallback).
+        error: the executor's message when it did not.
+    """
+
+    answer: str
+    program: tuple[str, ...]
+    valid: bool
+    error: str | None
+
+
+def program_tokens(question: Question) -> list[str]:
+    """The prefix tokens of a question's annotated program (the question parser's target)."""
+    return Program.from_clevr(list(question.program)).to_tokens()
+
+
+def spread_over_templates(questions: Sequence[Question], k: int) -> list[int]:
+    """Indices of ``k`` questions with annotated programs, taken round robin over templates.
+
+    Questions that carry no template (a user's own data) form one group, taken in order.
+    """
+    groups: dict[Any, list[int]] = {}
+    for i, q in enumerate(questions):
+        if not q.program:
+            continue
+        groups.setdefault((q.template_filename, q.question_family_index), []).append(i)
+    chosen: list[int] = []
+    queues = [list(v) for v in groups.values()]
+    depth = 0
+    while len(chosen) < k and any(depth < len(qs) for qs in queues):
+        for qs in queues:
+            if depth < len(qs) and len(chosen) < k:
+                chosen.append(qs[depth])
+        depth += 1
+    return sorted(chosen)
+
+
+class NSVQA:
+    """The neuro-symbolic VQA pipeline.
+
+    Args:
+        n_programs: annotated programs the question parser is trained on (NS-VQA: 270).
+        n_scenes: most annotated scenes the scene parser is trained on (``None``: all in
+            the training set).
+        reinforce_steps: REINFORCE updates on the question-answer pairs (0: none).
+        reinforce_batch: questions per REINFORCE update.
+        reinforce_lr: REINFORCE's learning rate.
+        beam_size: beam width when parsing questions (1: greedy).
+        scene_parser: keyword arguments for :class:`~neural.vqa.scene_parser.SceneParser`.
+        question_parser: keyword arguments for
+            :class:`~neural.vqa.question_parser.QuestionParser`.
+        seed: seeds both networks.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``, for both networks.
+        progress: tqdm bars while training.
+
+    Attributes (after ``fit``):
+        scene_parser_, question_parser_: the trained networks.
+        fallback_answer_: the answer given when a program cannot run.
+        n_programs_used_, n_scenes_used_, n_qa_used_: what training consumed.
+        last_invalid_: programs that could not run in the last :meth:`answer` call.
+    """
+
+    family = "hybrid"
+
+    def __init__(
+        self,
+        n_programs: int = 270,
+        n_scenes: int | None = 1000,
+        reinforce_steps: int = 1000,
+        reinforce_batch: int = 64,
+        reinforce_lr: float = 5e-4,
+        beam_size: int = 5,
+        scene_parser: dict[str, Any] | None = None,
+        question_parser: dict[str, Any] | None = None,
+        seed: int = 0,
+        device: str = "cpu",
+        progress: bool = False,
+    ) -> None:
+        self.n_programs = n_programs
+        self.n_scenes = n_scenes
+        self.reinforce_steps = reinforce_steps
+        self.reinforce_batch = reinforce_batch
+        self.reinforce_lr = reinforce_lr
+        self.beam_size = beam_size
+        self.scene_parser = dict(scene_parser or {})
+        self.question_parser = dict(question_parser or {})
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    # ------------------------------------------------------------------ training
+    def fit(self, train: VQAData, scene_parser: SceneParser | None = None) -> NSVQA:
+        """Train both parsers on ``train`` (see the module docstring) and return self.
+
+        Args:
+            train: images, their scene tables and questions with answers and programs.
+            scene_parser: an already trained scene parser to use as it is (to share one
+                between pipelines that differ only in their question parser).
+
+        Raises:
+            ValueError: ``train`` is not a :class:`~hybrid.vqa.data.VQAData`, has no
+                question with a program, or a bad hyper-parameter.
+        """
+        if not isinstance(train, VQAData):
+            raise ValueError(f"train must be a VQAData, got {type(train).__name__}")
+        if not isinstance(self.n_programs, int) or self.n_programs < 1:
+            raise ValueError(f"n_programs must be an int >= 1, got {self.n_programs!r}")
+        if self.n_scenes is not None and (not isinstance(self.n_scenes, int) or self.n_scenes < 1):
+            raise ValueError(f"n_scenes must be an int >= 1 or None, got {self.n_scenes!r}")
+        n_scenes = len(train.scenes) if self.n_scenes is None else min(self.n_scenes, len(train.scenes))
+        if scene_parser is not None:
+            self.scene_parser_ = scene_parser
+        else:
+            self.scene_parser_ = SceneParser(
+                **{"seed": self.seed, "device": self.device, "progress": self.progress, **self.scene_parser}
+            ).fit(train.images[:n_scenes], train.scenes[:n_scenes])
+
+        annotated = spread_over_templates(train.questions, self.n_programs)
+        if not annotated:
+            raise ValueError("train has no question with an annotated program")
+        texts = train.texts()
+        self.question_parser_ = QuestionParser(
+            **{"seed": self.seed, "device": self.device, "progress": self.progress, **self.question_parser}
+        ).fit([texts[i] for i in annotated], [program_tokens(train.questions[i]) for i in annotated])
+
+        answers = train.answers()
+        self.fallback_answer_ = Counter(answers).most_common(1)[0][0]
+        if self.reinforce_steps > 0:
+            parsed = [compile_scene(s) for s in self.scene_parser_.parse(train.images)]
+            index = train.image_index
+
+            def reward(indices: Sequence[int], programs: list[list[str]]) -> np.ndarray:
+                out = np.zeros(len(indices))
+                for k, (i, tokens) in enumerate(zip(indices, programs, strict=True)):
+                    result = execute(tokens, parsed[index[i]])
+                    out[k] = float(result.valid and answer_text(result.answer) == answers[i])
+                return out
+
+            self.question_parser_.reinforce(
+                texts, reward, steps=self.reinforce_steps, batch_size=self.reinforce_batch, lr=self.reinforce_lr
+            )
+        self.n_programs_used_ = len(annotated)
+        self.n_scenes_used_ = n_scenes
+        self.n_qa_used_ = len(train.questions) if self.reinforce_steps > 0 else 0
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "question_parser_"):
+            raise RuntimeError("NSVQA is not fitted: call fit() or NSVQA.load() first")
+
+    def parse_scenes(self, images: np.ndarray) -> list[Scene]:
+        """The scene table of each image, as the scene parser reads it."""
+        self._check_fitted()
+        return self.scene_parser_.parse(images)
+
+    def run(
+        self, images: np.ndarray, questions: Sequence[str], image_index: Sequence[int] | None = None
+    ) -> list[Answered]:
+        """Answer ``questions`` about ``images``, keeping each program and whether it ran.
+
+        Args:
+            images: ``(n, H, W, 3)`` uint8 images.
+            questions: question texts.
+            image_index: the image each question is about (default: question ``i`` is
+                about image ``i``).
+
+        Returns:
+            One :class:`Answered` per question.
+
+        Raises:
+            ValueError: mismatched lengths or an image index out of range (and whatever
+                the scene parser raises on bad images).
+        """
+        self._check_fitted()
+        questions = list(questions)
+        if any(not isinstance(q, str) for q in questions):
+            raise ValueError("questions must be strings")
+        if image_index is None:
+            if len(questions) != len(images):
+                raise ValueError(
+                    f"without image_index, questions ({len(questions)}) and images ({len(images)}) must match"
+                )
+            image_index = range(len(questions))
+        image_index = [int(i) for i in image_index]
+        if len(image_index) != len(questions):
+            raise ValueError(f"image_index has {len(image_index)} entries for {len(questions)} questions")
+        if any(not 0 <= i < len(images) for i in image_index):
+            raise ValueError(f"image_index must lie in [0, {len(images)})")
+        scenes = [compile_scene(s) for s in self.parse_scenes(images)]
+        programs = self.question_parser_.parse(questions, beam_size=self.beam_size)
+        out: list[Answered] = []
+        steps = invalid = 0
+        for tokens, i in zip(programs, image_index, strict=True):
+            result = execute(tokens, scenes[i])
+            steps += result.steps
+            if result.valid:
+                out.append(Answered(answer_text(result.answer), tuple(tokens), True, None))
+            else:
+                invalid += 1
+                out.append(Answered(self.fallback_answer_, tuple(tokens), False, result.error))
+        record_ops("program_steps", steps)
+        self.last_invalid_ = invalid
+        return out
+
+    def answer(
+        self, images: np.ndarray, questions: Sequence[str], image_index: Sequence[int] | None = None
+    ) -> list[str]:
+        """The answers (CLEVR strings) to ``questions``; see :meth:`run` for the arguments."""
+        return [a.answer for a in self.run(images, questions, image_index)]
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write the pipeline to ``directory``: both networks' weights and a JSON config.
+
+        Files: ``scene_parser.pt``, ``question_parser.pt`` (read back with
+        ``torch.load(weights_only=True)``) and ``nsvqa.json``.
+        """
+        self._check_fitted()
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        self.scene_parser_.save(path / "scene_parser.pt")
+        self.question_parser_.save(path / "question_parser.pt")
+        config = {
+            "params": {
+                "n_programs": self.n_programs,
+                "n_scenes": self.n_scenes,
+                "reinforce_steps": self.reinforce_steps,
+                "reinforce_batch": self.reinforce_batch,
+                "reinforce_lr": self.reinforce_lr,
+                "beam_size": self.beam_size,
+                "scene_parser": self.scene_parser,
+                "question_parser": self.question_parser,
+                "seed": self.seed,
+                "device": self.device,
+            },
+            "fallback_answer": self.fallback_answer_,
+            "n_programs_used": self.n_programs_used_,
+            "n_scenes_used": self.n_scenes_used_,
+            "n_qa_used": self.n_qa_used_,
+        }
+        (path / "nsvqa.json").write_text(json.dumps(config, indent=2))
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike, device: str = "cpu") -> NSVQA:
+        """A pipeline written by :meth:`save` (weights only; nothing is unpickled).
+
+        Raises:
+            ValueError: the directory lacks one of the three files.
+        """
+        path = Path(directory)
+        missing = [f for f in ("nsvqa.json", "scene_parser.pt", "question_parser.pt") if not (path / f).is_file()]
+        if missing:
+            raise ValueError(f"{path} is not a saved NSVQA: missing {missing}")
+        config = json.loads((path / "nsvqa.json").read_text())
+        params = {**config["params"], "device": device}
+        model = cls(**params)
+        model.scene_parser_ = SceneParser.load(path / "scene_parser.pt", device=device)
+        model.question_parser_ = QuestionParser.load(path / "question_parser.pt", device=device)
+        model.fallback_answer_ = config["fallback_answer"]
+        model.n_programs_used_ = config["n_programs_used"]
+        model.n_scenes_used_ = config["n_scenes_used"]
+        model.n_qa_used_ = config["n_qa_used"]
+        return model

@@ -1,0 +1,72 @@
+"""Registers the visual-QA pillar's task and methods with the evaluator."""
+
+from __future__ import annotations
+
+from hybrid.evaluate.registry import register_method, register_task
+from hybrid.vqa.deep import DeepVQA
+from hybrid.vqa.nsvqa import NSVQA
+from hybrid.vqa.task import CLEVRTask
+from neural.vqa.baselines import CNNLSTM, FiLM
+
+CLEVR_TASKS = ("clevr", "clevr-cogent")
+
+
+def _clevr(**params) -> CLEVRTask:
+    return CLEVRTask(**{**params, "name": "clevr"})
+
+
+def _clevr_cogent(**params) -> CLEVRTask:
+    params.setdefault("condition", "AB")
+    return CLEVRTask(**{**params, "name": "clevr-cogent"})
+
+
+def _nsvqa(task, *, seed: int, device: str, **params) -> NSVQA:
+    return NSVQA(seed=seed, device=device, **params)
+
+
+def _deep(cls):
+    def factory(task, *, seed: int, device: str, **params) -> DeepVQA:
+        return DeepVQA(cls(seed=seed, device=device, **params))
+
+    return factory
+
+
+register_task(
+    "clevr",
+    _clevr,
+    "CLEVR-style VQA on rendered scenes, 90 question templates: answer accuracy, overall and per "
+    "question type; x = training QA pairs (not in --quick)",
+    quick_sizes=(100, 1000),
+    quick_seeds=1,
+    in_quick=False,
+)
+register_task(
+    "clevr-cogent",
+    _clevr_cogent,
+    "the same, trained on CoGenT condition A and tested on B (held-out colour/shape pairs; not in --quick)",
+    quick_sizes=(1000,),
+    quick_seeds=1,
+    in_quick=False,
+)
+register_method(
+    "ns-vqa",
+    _nsvqa,
+    family="hybrid",
+    tasks=CLEVR_TASKS,
+    description="NS-VQA: CNN scene parser + seq2seq question parser (<= 270 programs, REINFORCE) -> CLEVR executor",
+    defaults={"n_programs": 270, "n_scenes": 1000},
+)
+register_method(
+    "cnn-lstm",
+    _deep(CNNLSTM),
+    family="deep",
+    tasks=CLEVR_TASKS,
+    description="CNN+LSTM end to end on (image, question, answer)",
+)
+register_method(
+    "film",
+    _deep(FiLM),
+    family="deep",
+    tasks=CLEVR_TASKS,
+    description="FiLM (Perez et al. 2018) end to end on (image, question, answer)",
+)

@@ -1,0 +1,368 @@
+"""``hybrid reproduce ns-vqa``: NS-VQA's table on CLEVR-style scenes, deep baselines beside it.
+
+Stages, each stored in ``OUT/stages/<name>.json`` as soon as it finishes (rerun the same
+command and finished stages are read back, not redone):
+
+1. ``executor``: the executor on ground-truth scenes against the generator's answers
+   (agreement, and questions per second from CLEVR JSON programs on one core);
+2. ``scene_parser``: the CNN scene parser trained on the annotated training scenes,
+   scored on held-out scenes (objects with all four attributes right);
+3. ``nsvqa_K`` for each number of annotated programs ``K``: the question parser trained
+   on ``K`` programs then by REINFORCE on the training QA pairs, the whole pipeline
+   scored on the held-out questions (accuracy by question type, exact programs);
+4. ``cogent``: everything trained on CoGenT condition A, tested on A and on B;
+5. ``deep_<model>_<n>``: CNN+LSTM and FiLM trained end to end on ``n`` QA pairs.
+
+It writes ``ns_vqa.md`` (the tables), ``summary.json`` and the trained pipeline
+(largest ``K``) in ``OUT/model/``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hybrid.vqa.data import VQAData, make_vqa_data
+from hybrid.vqa.nsvqa import NSVQA, program_tokens
+from hybrid.vqa.task import QUESTIONS_PER_SCENE, accuracy_by_type
+from neural.vqa.baselines import CNNLSTM, FiLM
+from neural.vqa.scene_parser import SceneParser, object_accuracy
+from symbolic.programs import answer_text, execute
+
+DEEP_MODELS: dict[str, Callable[..., Any]] = {"cnn-lstm": CNNLSTM, "film": FiLM}
+
+
+def _settings(quick: bool) -> dict[str, Any]:
+    if quick:
+        return {
+            "train_scenes": 300,
+            "test_questions": 2000,
+            "executor_questions": 10000,
+            "programs": [90, 270],
+            "reinforce_steps": 200,
+            "cogent_scenes": 300,
+            "deep_budgets": [300, 3000],
+            "deep_max_seconds": 20.0,
+            "scene_parser": {"epochs": 20},
+            "question_parser": {"epochs": 80},
+        }
+    return {
+        "train_scenes": 1000,
+        "test_questions": 10000,
+        "executor_questions": 100000,
+        "programs": [90, 180, 270],
+        "reinforce_steps": 1000,
+        "cogent_scenes": 1000,
+        "deep_budgets": [1000, 10000, 100000],
+        "deep_max_seconds": 600.0,
+        "scene_parser": {},
+        "question_parser": {},
+    }
+
+
+class _Stages:
+    """A folder of finished stages: ``run(name, fn)`` calls ``fn`` once, then reads its JSON."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def run(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        path = self.folder / f"{name}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+        result = fn()
+        path.write_text(json.dumps(result, indent=2))
+        return result
+
+
+def executor_benchmark(n_questions: int, seed: int) -> dict[str, Any]:
+    """Run generated questions' JSON programs on their ground-truth scenes.
+
+    Returns:
+        ``questions``, ``agreement`` (share whose answer equals the generator's),
+        ``invalid`` (programs that did not run) and ``questions_per_s`` (parse, validate and
+        run from CLEVR's JSON node lists, one thread).
+    """
+    from tasks.clevr import generate_dataset
+
+    scenes, questions = generate_dataset(math.ceil(n_questions / QUESTIONS_PER_SCENE), QUESTIONS_PER_SCENE,
+                                         np.random.default_rng([seed, 7]))
+    questions = questions[:n_questions]
+    programs = [json.loads(json.dumps(list(q.program))) for q in questions]  # as read from a file
+    start = time.perf_counter()
+    results = [execute(p, scenes[q.image_index]) for p, q in zip(programs, questions, strict=True)]
+    seconds = time.perf_counter() - start
+    agree = sum(r.valid and answer_text(r) == str(q.answer) for r, q in zip(results, questions, strict=True))
+    return {
+        "questions": len(questions),
+        "agreement": agree / len(questions),
+        "invalid": sum(not r.valid for r in results),
+        "questions_per_s": len(questions) / seconds,
+    }
+
+
+def _program_accuracy(model: NSVQA, data: VQAData) -> float:
+    parsed = model.question_parser_.parse(data.texts(), beam_size=model.beam_size)
+    truth = [program_tokens(q) for q in data.questions]
+    return float(np.mean([p == t for p, t in zip(parsed, truth, strict=True)]))
+
+
+def _score_pipeline(model: NSVQA, test: VQAData) -> dict[str, Any]:
+    start = time.perf_counter()
+    answered = model.run(test.images, test.texts(), test.image_index)
+    seconds = time.perf_counter() - start
+    acc, by_type = accuracy_by_type(test, [a.answer for a in answered])
+    return {
+        "accuracy": acc,
+        "accuracy_by_type": by_type,
+        "program_accuracy": _program_accuracy(model, test),
+        "invalid_programs": sum(not a.valid for a in answered),
+        "inference_seconds": seconds,
+    }
+
+
+def reproduce_ns_vqa(
+    out: Path,
+    *,
+    quick: bool = False,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    deep: bool = True,
+    hybrid: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run every stage (see the module docstring) and write the report.
+
+    Args:
+        out: output folder (stages, ``ns_vqa.md``, ``summary.json``, ``model/``).
+        quick: the small settings (minutes on 2 cores) instead of the full ones.
+        seed: data and model seed.
+        device: where the networks train.
+        progress: tqdm bars.
+        deep: also train the end-to-end baselines.
+        hybrid: run the executor and NS-VQA stages; ``False`` runs only the baselines'
+            stages (to split the work over two processes; a later full call reads every
+            stored stage and writes the summary).
+        log: where one-line progress messages go.
+
+    Returns:
+        The summary written to ``summary.json``.
+    """
+    cfg = _settings(quick)
+    out = Path(out)
+    stages = _Stages(out / "stages")
+    log("generating data ...")
+    train = make_vqa_data(cfg["train_scenes"], QUESTIONS_PER_SCENE, np.random.default_rng([seed, 0]), split="train")
+    test = make_vqa_data(math.ceil(cfg["test_questions"] / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
+                         np.random.default_rng([seed, 1]), split="val").subset(cfg["test_questions"])
+    log(f"train: {len(train.scenes)} scenes, {len(train)} QA pairs; test: {len(test.scenes)} scenes, {len(test)} QA")
+
+    if not hybrid:
+        return _deep_only(stages, cfg, train, test, seed, device, progress, log) if deep else {}
+
+    executor = stages.run("executor", lambda: executor_benchmark(cfg["executor_questions"], seed))
+    log(f"executor: {executor['agreement']:.4%} agreement on {executor['questions']} questions, "
+        f"{executor['questions_per_s']:.0f} questions/s")
+
+    scene_parser: SceneParser | None = None
+
+    def fit_scene_parser() -> dict[str, Any]:
+        nonlocal scene_parser
+        start = time.perf_counter()
+        scene_parser = SceneParser(seed=seed, device=device, progress=progress, **cfg["scene_parser"]).fit(
+            train.images, train.scenes
+        )
+        seconds = time.perf_counter() - start
+        scene_parser.save(out / "stages" / "scene_parser.pt")
+        score = object_accuracy(scene_parser.parse(test.images), test.scenes)
+        return {"train_scenes": len(train.scenes), "train_seconds": seconds, **score}
+
+    sp = stages.run("scene_parser", fit_scene_parser)
+    if scene_parser is None:
+        scene_parser = SceneParser.load(out / "stages" / "scene_parser.pt", device=device)
+    log(f"scene parser: {sp['object_accuracy']:.4%} of objects right ({sp['train_seconds']:.0f} s)")
+
+    pipelines: dict[str, dict[str, Any]] = {}
+    for k in cfg["programs"]:
+
+        def fit_pipeline(k: int = k) -> dict[str, Any]:
+            start = time.perf_counter()
+            model = NSVQA(n_programs=k, reinforce_steps=cfg["reinforce_steps"], question_parser=cfg["question_parser"],
+                          seed=seed, device=device, progress=progress).fit(train, scene_parser=scene_parser)
+            seconds = time.perf_counter() - start
+            if k == max(cfg["programs"]):
+                model.save(out / "model")
+            return {"programs": model.n_programs_used_, "scenes": model.n_scenes_used_, "qa_pairs": model.n_qa_used_,
+                    "question_parser_seconds": seconds, "train_seconds": seconds + sp["train_seconds"],
+                    **_score_pipeline(model, test)}
+
+        pipelines[str(k)] = stages.run(f"nsvqa_{k}", fit_pipeline)
+        row = pipelines[str(k)]
+        log(f"NS-VQA, {k} programs: accuracy {row['accuracy']:.4%}, programs exact {row['program_accuracy']:.4%}")
+
+    def cogent() -> dict[str, Any]:
+        n = cfg["cogent_scenes"]
+        train_a = make_vqa_data(n, QUESTIONS_PER_SCENE, np.random.default_rng([seed, 10]), condition="A")
+        n_test = min(cfg["test_questions"], 5000)
+        tests = {c: make_vqa_data(math.ceil(n_test / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
+                                  np.random.default_rng([seed, 11 if c == "A" else 12]), condition=c).subset(n_test)
+                 for c in ("A", "B")}
+        model = NSVQA(n_programs=max(cfg["programs"]), reinforce_steps=cfg["reinforce_steps"], seed=seed,
+                      device=device, scene_parser=cfg["scene_parser"], question_parser=cfg["question_parser"],
+                      progress=progress).fit(train_a)
+        result: dict[str, Any] = {"train_scenes": n}
+        for c, data in tests.items():
+            result[c] = {**_score_pipeline(model, data),
+                         "object_accuracy": object_accuracy(model.parse_scenes(data.images), data.scenes)[
+                             "object_accuracy"]}
+        result["drop_points"] = 100 * (result["A"]["accuracy"] - result["B"]["accuracy"])
+        return result
+
+    cog = stages.run("cogent", cogent)
+    log(f"CoGenT: A {cog['A']['accuracy']:.4%}, B {cog['B']['accuracy']:.4%} (drop {cog['drop_points']:.2f} points)")
+
+    deep_rows = _deep_stages(stages, cfg, train, test, seed, device, progress, log) if deep else {}
+    summary = _summary(cfg, quick, executor, sp, pipelines, cog, deep_rows, len(train))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    _write_table(out / "ns_vqa.md", summary)
+    return summary
+
+
+def _deep_stages(stages: _Stages, cfg, train: VQAData, test: VQAData, seed: int, device: str, progress: bool,
+                 log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Train and score each end-to-end baseline at each QA budget (stored stage by stage)."""
+    deep_rows: dict[str, dict[str, Any]] = {}
+    for n in cfg["deep_budgets"]:
+        data = None
+        for name, cls in DEEP_MODELS.items():
+
+            def fit_deep(n: int = n, name: str = name, cls=cls) -> dict[str, Any]:
+                nonlocal data
+                if data is None:
+                    data = _deep_train_set(train, n, seed)
+                start = time.perf_counter()
+                model = cls(seed=seed, device=device, progress=progress, max_seconds=cfg["deep_max_seconds"])
+                model.fit(data.images, data.texts(), data.answers(), data.image_index)
+                seconds = time.perf_counter() - start
+                predicted = model.predict(test.images, test.texts(), test.image_index)
+                acc, by_type = accuracy_by_type(test, predicted)
+                return {"qa_pairs": len(data), "train_seconds": seconds, "accuracy": acc,
+                        "accuracy_by_type": by_type, "max_seconds": cfg["deep_max_seconds"]}
+
+            row = stages.run(f"deep_{name}_{n}", fit_deep)
+            deep_rows.setdefault(name, {})[str(n)] = row
+            log(f"{name} on {n} QA pairs: accuracy {row['accuracy']:.4%} ({row['train_seconds']:.0f} s)")
+
+    return deep_rows
+
+
+def _deep_only(stages, cfg, train, test, seed, device, progress, log) -> dict[str, Any]:
+    rows = _deep_stages(stages, cfg, train, test, seed, device, progress, log)
+    log("baselines stored; run again without --no-hybrid to write the summary")
+    return {"deep": rows}
+
+
+def _deep_train_set(pool: VQAData, n: int, seed: int) -> VQAData:
+    """``n`` QA pairs: the hybrid's training pool first, then fresh scenes as needed."""
+    if n <= len(pool):
+        return pool.subset(n)
+    extra = make_vqa_data(math.ceil((n - len(pool)) / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
+                          np.random.default_rng([seed, 20]), split="train")
+    images = np.concatenate([pool.images, extra.images])
+    offset = len(pool.images)
+    from dataclasses import replace
+
+    moved = [replace(q, image_index=q.image_index + offset) for q in extra.questions]
+    both = VQAData(images, pool.scenes + extra.scenes, pool.questions + tuple(moved))
+    return both.subset(n)
+
+
+def _to_reach(rows: dict[str, dict[str, Any]], target: float) -> int | None:
+    for n in sorted(rows, key=int):
+        if rows[n]["accuracy"] >= target:
+            return int(n)
+    return None
+
+
+def _summary(cfg, quick, executor, sp, pipelines, cog, deep_rows, n_train_qa) -> dict[str, Any]:
+    best = pipelines[str(max(cfg["programs"]))]
+    hybrid_qa = best["qa_pairs"]
+    deep_summary: dict[str, Any] = {}
+    for name, rows in deep_rows.items():
+        reach = _to_reach(rows, 0.9)
+        largest = max(int(n) for n in rows)
+        deep_summary[name] = {
+            "accuracy": {n: r["accuracy"] for n, r in rows.items()},
+            "accuracy_by_type": {n: r["accuracy_by_type"] for n, r in rows.items()},
+            "train_seconds": {n: r["train_seconds"] for n, r in rows.items()},
+            "qa_pairs_to_90": reach,
+            "qa_ratio_to_90_vs_hybrid": (reach / hybrid_qa) if reach else f"> {largest / max(hybrid_qa, 1):g}",
+        }
+    return {
+        "settings": {"quick": quick, **cfg},
+        "accuracy": best["accuracy"],
+        "accuracy_by_type": best["accuracy_by_type"],
+        "program_accuracy": best["program_accuracy"],
+        "scene_parser_object_accuracy": sp["object_accuracy"],
+        "executor_questions_per_s": executor["questions_per_s"],
+        "executor_agreement": executor["agreement"],
+        "executor_questions": executor["questions"],
+        "hybrid": {"programs": best["programs"], "scenes": best["scenes"], "qa_pairs": hybrid_qa,
+                   "train_seconds": best["train_seconds"], "train_qa_pool": n_train_qa},
+        "by_programs": pipelines,
+        "scene_parser": sp,
+        "cogent": cog,
+        "deep": deep_summary,
+    }
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f}%" if x == x else "—"
+
+
+def _write_table(path: Path, s: dict[str, Any]) -> None:
+    types = ("count", "exist", "compare_integer", "query_attribute", "compare_attribute")
+    lines = ["# NS-VQA on CLEVR-style scenes", ""]
+    lines += [f"Executor on ground-truth scenes: {_pct(s['executor_agreement'])} agreement with the generator on "
+              f"{s['executor_questions']} questions, {s['executor_questions_per_s']:.0f} questions/s (one thread, "
+              "from CLEVR JSON).", ""]
+    sp = s["scene_parser"]
+    lines += [f"Scene parser ({sp['train_scenes']} annotated scenes, {sp['train_seconds']:.0f} s): "
+              f"{_pct(sp['object_accuracy'])} of held-out objects with all four attributes right.", ""]
+    lines += ["## NS-VQA by annotated programs", "",
+              "| programs | QA pairs (REINFORCE) | accuracy | " + " | ".join(types) + " | programs exact | train s |",
+              "|---" * (5 + len(types)) + "|"]
+    for k, r in s["by_programs"].items():
+        lines.append(f"| {k} | {r['qa_pairs']} | {_pct(r['accuracy'])} | "
+                     + " | ".join(_pct(r["accuracy_by_type"].get(t, float("nan"))) for t in types)
+                     + f" | {_pct(r['program_accuracy'])} | {r['train_seconds']:.0f} |")
+    cog = s["cogent"]
+    lines += ["", "## CoGenT (train A)", "", "| test | accuracy | objects right |", "|---|---|---|"]
+    for c in ("A", "B"):
+        lines.append(f"| {c} | {_pct(cog[c]['accuracy'])} | {_pct(cog[c]['object_accuracy'])} |")
+    lines.append(f"\nDrop from A to B: {cog['drop_points']:.2f} points.")
+    if s["deep"]:
+        header = "| model | QA pairs | accuracy | " + " | ".join(types) + " | train s |"
+        lines += ["", "## End-to-end baselines", "", header, "|---" * (4 + len(types)) + "|"]
+        for name, d in s["deep"].items():
+            for n, acc in d["accuracy"].items():
+                by = d["accuracy_by_type"][n]
+                cells = " | ".join(_pct(by.get(t, float("nan"))) for t in types)
+                lines.append(f"| {name} | {n} | {_pct(acc)} | {cells} | {d['train_seconds'][n]:.0f} |")
+        lines.append("")
+        for name, d in s["deep"].items():
+            reach = d["qa_pairs_to_90"]
+            lines.append(f"- {name}: " + (f"reaches 90% at {reach} QA pairs ({d['qa_ratio_to_90_vs_hybrid']}x the "
+                                          "hybrid's)" if reach else
+                                          f"never reaches 90% within the largest budget tried "
+                                          f"(ratio {d['qa_ratio_to_90_vs_hybrid']})"))
+    path.write_text("\n".join(lines) + "\n")
+

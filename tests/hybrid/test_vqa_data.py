@@ -1,0 +1,125 @@
+"""The visual-QA data set, the clevr task's scoring and the executor benchmark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hybrid.vqa.data import VQAData, load_clevr, make_vqa_data
+from hybrid.vqa.nsvqa import program_tokens, spread_over_templates
+from hybrid.vqa.reproduce import executor_benchmark
+from hybrid.vqa.task import CLEVRTask, accuracy_by_type
+from symbolic.programs import answer_text, execute
+from tasks.clevr import question_type, write_questions, write_scenes
+
+
+@pytest.fixture(scope="module")
+def data() -> VQAData:
+    return make_vqa_data(12, 5, np.random.default_rng(3))
+
+
+def test_images_are_the_scenes_renders_and_questions_point_at_them(data):
+    assert data.images.shape == (12, 128, 128, 3) and data.images.dtype == np.uint8
+    assert len(data.scenes) == 12 and len(data) > 30
+    for q in data.questions:
+        result = execute(program_tokens(q), data.scenes[q.image_index])
+        assert result.valid and answer_text(result) == str(q.answer)
+
+
+def test_subset_reindexes_images(data):
+    sub = data.subset(7)
+    assert len(sub) == 7
+    assert len(sub.images) == len({q.image_index for q in data.questions[:7]})
+    for q_old, q_new in zip(data.questions[:7], sub.questions, strict=True):
+        assert q_new.question == q_old.question
+        assert np.array_equal(sub.images[q_new.image_index], data.images[q_old.image_index])
+        assert sub.scenes[q_new.image_index] == data.scenes[q_old.image_index]
+
+
+def test_bad_data_raises(data):
+    with pytest.raises(ValueError, match="uint8"):
+        VQAData(data.images.astype(float), data.scenes, data.questions)
+    with pytest.raises(ValueError, match="scenes"):
+        VQAData(data.images[:3], data.scenes, ())
+    with pytest.raises(ValueError, match="image_index"):
+        VQAData(data.images[:2], data.scenes[:2], data.questions)
+
+
+def test_clevr_files_load_as_they_are(tmp_path, data):
+    write_scenes(tmp_path / "CLEVR_scenes.json", data.scenes)
+    write_questions(tmp_path / "CLEVR_questions.json", data.questions)
+    loaded = load_clevr(tmp_path / "CLEVR_scenes.json", tmp_path / "CLEVR_questions.json")
+    assert np.array_equal(loaded.images, data.images)
+    assert loaded.answers() == data.answers()
+    assert [program_tokens(q) for q in loaded.questions] == [program_tokens(q) for q in data.questions]
+
+
+def test_programs_are_spread_over_templates(data):
+    chosen = spread_over_templates(data.questions, 10)
+    templates = {(data.questions[i].template_filename, data.questions[i].question_family_index) for i in chosen}
+    assert len(chosen) == 10 and len(templates) == 10
+    assert len(spread_over_templates(data.questions, 10_000)) == len(data)
+
+
+def test_accuracy_by_type_counts_each_type(data):
+    truth = data.answers()
+    wrong_counts = [("nope" if question_type(q) == "count" else a) for q, a in zip(data.questions, truth, strict=True)]
+    acc, by_type = accuracy_by_type(data, wrong_counts)
+    assert by_type["count"] == 0.0
+    assert all(v == 1.0 for t, v in by_type.items() if t != "count")
+    n_count = sum(question_type(q) == "count" for q in data.questions)
+    assert acc == pytest.approx(1 - n_count / len(data))
+
+
+def test_task_draws_sizes_and_scores_an_oracle(data):
+    task = CLEVRTask(n_test=20)
+    train = task.train_set(25, seed=0)
+    assert len(train) == 25 and len(train.images) <= 4
+    test = task.test_set(seed=0)
+    assert len(test) == 20
+
+    class Oracle:
+        def answer(self, images, questions, image_index):
+            by_text = {(q.question, q.image_index): str(q.answer) for q in test.questions}
+            return [by_text[(t, i)] for t, i in zip(questions, image_index, strict=True)]
+
+    assert task.score(Oracle(), test)["accuracy"] == 1.0
+
+
+def test_cogent_task_tests_on_the_other_condition():
+    task = CLEVRTask(n_test=10, condition="AB")
+    train, test = task.train_set(10, 0), task.test_set(0)
+    from tasks.clevr import cogent_allowed
+
+    allowed_a, allowed_b = cogent_allowed("A"), cogent_allowed("B")
+    for scene in train.scenes:
+        assert all(o.color in allowed_a[o.shape] for o in scene.objects)
+    for scene in test.scenes:
+        assert all(o.color in allowed_b[o.shape] for o in scene.objects)
+
+
+def test_executor_benchmark_agrees_with_the_generator():
+    result = executor_benchmark(200, seed=0)
+    assert result["questions"] == 200 and result["agreement"] == 1.0 and result["invalid"] == 0
+    assert result["questions_per_s"] > 0
+
+
+def test_reproduce_summary_and_table_from_stored_stages(tmp_path):
+    from hybrid.vqa.reproduce import _settings, _summary, _write_table
+
+    types = {"count": 0.98, "exist": 1.0, "compare_integer": 0.99, "query_attribute": 1.0, "compare_attribute": 1.0}
+    row = {"programs": 270, "scenes": 1000, "qa_pairs": 10000, "train_seconds": 900.0, "accuracy": 0.99,
+           "accuracy_by_type": types, "program_accuracy": 0.98}
+    deep = {"cnn-lstm": {"1000": {"accuracy": 0.4, "accuracy_by_type": types, "train_seconds": 30.0},
+                         "10000": {"accuracy": 0.95, "accuracy_by_type": types, "train_seconds": 300.0}}}
+    sp = {"object_accuracy": 0.998, "train_scenes": 1000, "train_seconds": 250.0}
+    cog = {"A": {"accuracy": 0.99, "object_accuracy": 0.99}, "B": {"accuracy": 0.98, "object_accuracy": 0.99},
+           "drop_points": 1.0}
+    executor = {"questions_per_s": 12000.0, "agreement": 1.0, "questions": 100000}
+    summary = _summary(_settings(False) | {"programs": [270]}, False, executor, sp, {"270": row}, cog, deep, 10000)
+    assert summary["accuracy"] == 0.99 and summary["scene_parser_object_accuracy"] == 0.998
+    assert summary["deep"]["cnn-lstm"]["qa_pairs_to_90"] == 10000
+    assert summary["deep"]["cnn-lstm"]["qa_ratio_to_90_vs_hybrid"] == 1.0
+    _write_table(tmp_path / "t.md", summary)
+    text = (tmp_path / "t.md").read_text()
+    assert "| 270 | 10000 | 99.00% |" in text and "reaches 90% at 10000 QA pairs" in text

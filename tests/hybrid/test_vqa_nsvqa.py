@@ -1,0 +1,73 @@
+"""The NS-VQA pipeline end to end on a tiny set: it trains, answers from pixels, and round-trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hybrid.vqa.data import make_vqa_data
+from hybrid.vqa.nsvqa import NSVQA, program_tokens
+from symbolic.programs import answer_text, execute
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    torch.set_num_threads(1)
+    train = make_vqa_data(40, 6, np.random.default_rng(0), image_size=64)
+    model = NSVQA(
+        n_programs=120,
+        reinforce_steps=3,
+        reinforce_batch=16,
+        scene_parser={"image_size": 64, "epochs": 25},
+        question_parser={"epochs": 150},
+        seed=0,
+    ).fit(train)
+    return model, train
+
+
+def test_pipeline_answers_from_pixels_better_than_its_fallback(fitted):
+    model, train = fitted
+    answered = model.run(train.images, train.texts(), train.image_index)
+    truth = train.answers()
+    accuracy = np.mean([a.answer == t for a, t in zip(answered, truth, strict=True)])
+    fallback = np.mean([model.fallback_answer_ == t for t in truth])
+    assert accuracy > fallback + 0.1
+    # every valid answer is the executor's answer for its program on the parsed scene
+    scenes = model.parse_scenes(train.images)
+    for a, i in zip(answered, train.image_index, strict=True):
+        if a.valid:
+            assert answer_text(execute(list(a.program), scenes[i])) == a.answer
+    assert model.n_programs_used_ == 120 and model.n_scenes_used_ == 40
+
+
+def test_question_parser_learns_the_annotated_programs(fitted):
+    model, train = fitted
+    parsed = model.question_parser_.parse(train.texts()[:60])
+    exact = np.mean([p == program_tokens(q) for p, q in zip(parsed, train.questions[:60], strict=True)])
+    assert exact > 0.5
+
+
+def test_save_and_load_give_the_same_answers(fitted, tmp_path):
+    model, train = fitted
+    model.save(tmp_path / "model")
+    loaded = NSVQA.load(tmp_path / "model")
+    texts = train.texts()[:30]
+    index = train.image_index[:30]
+    assert loaded.answer(train.images, texts, index) == model.answer(train.images, texts, index)
+
+
+def test_bad_input_is_refused(fitted, tmp_path):
+    model, train = fitted
+    with pytest.raises(ValueError, match="VQAData"):
+        NSVQA().fit("not data")
+    with pytest.raises(RuntimeError, match="not fitted"):
+        NSVQA().answer(train.images, ["what?"], [0])
+    with pytest.raises(ValueError, match="missing"):
+        NSVQA.load(tmp_path)
+    with pytest.raises(ValueError, match="image_index"):
+        model.answer(train.images, ["How many things are there?"], [len(train.images)])
+    with pytest.raises(ValueError, match="n_programs"):
+        NSVQA(n_programs=0).fit(train)
+    # a question with words never seen still gets an answer
+    assert len(model.answer(train.images[:1], ["Is the flibbertigibbet zorbly?"])) == 1
