@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasks.clevr.generator import compute_relationships
-from tasks.clevr.scene import Scene, SceneObject
+from tasks.clevr.scene import Scene, SceneObject, vocabulary
 
 #: The ``info`` block written when none is given (plus ``split`` when all items share one).
 DEFAULT_INFO: Mapping[str, str] = {"version": "1.0"}
@@ -107,6 +107,9 @@ def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
         for key in _ATTRIBUTE_KEYS:
             if not isinstance(obj[key], str):
                 raise ValueError(f"{at}[{key!r}] must be a string, got {obj[key]!r}")
+            allowed = vocabulary().values(key)
+            if obj[key] not in allowed:
+                raise ValueError(f"{at}[{key!r}] is {obj[key]!r}, not one of CLEVR's values: {', '.join(allowed)}")
         rotation = obj.get("rotation", 0.0)
         if isinstance(rotation, bool) or not isinstance(rotation, (int, float)) or not math.isfinite(rotation):
             raise ValueError(f"{at}['rotation'] must be a finite number, got {rotation!r}")

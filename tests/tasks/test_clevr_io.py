@@ -108,6 +108,8 @@ def test_other_scene_file_shapes(tmp_path):
         (lambda s: s[0]["objects"][2].pop("color"), r"scenes\[0\]\['objects'\]\[2\] has no 'color' key"),
         (lambda s: s[0]["objects"][0].update({"3d_coords": [1, 2]}), r"scenes\[0\]\['objects'\]\[0\]\['3d_coords'\]"),
         (lambda s: s[0]["objects"][0].update({"shape": 3}), r"scenes\[0\]\['objects'\]\[0\]\['shape'\]"),
+        (lambda s: s[0]["objects"][1].update({"shape": "pyramid"}), r"\['shape'\] is 'pyramid', not one of CLEVR"),
+        (lambda s: s[0]["objects"][0].update({"color": "pink"}), r"\['color'\] is 'pink'"),
         (lambda s: s[0]["objects"][0].update({"rotation": "ninety"}), r"\['rotation'\]"),
         (lambda s: s[0]["relationships"]["left"].pop(), r"scenes\[0\].*one row per object"),
         (lambda s: s[0]["relationships"]["left"].__setitem__(0, [7]), r"scenes\[0\].*invalid object index"),
