@@ -179,9 +179,13 @@ class NSVQA:
 
             def reward(indices: Sequence[int], programs: list[list[str]]) -> np.ndarray:
                 out = np.zeros(len(indices))
+                steps = 0
                 for k, (i, tokens) in enumerate(zip(indices, programs, strict=True)):
                     result = execute(tokens, parsed[index[i]])
+                    steps += result.steps
                     out[k] = float(result.valid and answer_text(result.answer) == answers[i])
+                record_ops("programs", len(programs))
+                record_ops("program_steps", steps)
                 return out
 
             self.question_parser_.reinforce(
@@ -247,6 +251,7 @@ class NSVQA:
             else:
                 invalid += 1
                 out.append(Answered(self.fallback_answer_, tuple(tokens), False, result.error))
+        record_ops("programs", len(programs))
         record_ops("program_steps", steps)
         self.last_invalid_ = invalid
         return out

@@ -56,7 +56,7 @@ def _settings(quick: bool) -> dict[str, Any]:
         "train_scenes": 1000,
         "test_questions": 10000,
         "executor_questions": 100000,
-        "programs": [90, 180, 270],
+        "programs": [90, 270],
         "reinforce_steps": 1000,
         "cogent_scenes": 1000,
         "deep_budgets": [1000, 10000, 100000],

@@ -71,3 +71,25 @@ def test_bad_input_is_refused(fitted, tmp_path):
         NSVQA(n_programs=0).fit(train)
     # a question with words never seen still gets an answer
     assert len(model.answer(train.images[:1], ["Is the flibbertigibbet zorbly?"])) == 1
+
+
+def test_clevr_task_runs_through_the_evaluator():
+    from hybrid.evaluate.api import compare
+
+    records = compare(
+        "clevr", ["ns-vqa", "cnn-lstm"], sizes=[40], seeds=1, jobs=1, track_energy=False, progress=False,
+        task_params={"clevr": {"n_test": 20, "image_size": 64}},
+        method_params={
+            "ns-vqa": {"n_programs": 40, "reinforce_steps": 2, "reinforce_batch": 8,
+                       "scene_parser": {"image_size": 64, "epochs": 3}, "question_parser": {"epochs": 3}},
+            "cnn-lstm": {"epochs": 2},
+        },
+    )
+    assert {r.config.method: r.config.family for r in records} == {"ns-vqa": "hybrid", "cnn-lstm": "deep"}
+    for r in records:
+        assert r.status == "ok", r.error
+        assert 0.0 <= r.metrics["accuracy"] <= 1.0
+        assert set(r.metrics) >= {"accuracy_count", "accuracy_exist", "accuracy_query_attribute"}
+    hybrid = next(r for r in records if r.config.method == "ns-vqa")
+    assert hybrid.inference["symbolic_ops"]["programs"] == 20  # one program run per test question
+    assert hybrid.train["symbolic_ops"]["programs"] == 2 * 8  # REINFORCE: 2 steps of 8 sampled programs
