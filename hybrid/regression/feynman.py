@@ -385,8 +385,12 @@ class FeynmanRegressor:
                     break
         ctx.pool = None
         ctx.tolerance = y_tol if noisy else formulations[0][3]
+        inputs = set(self.symbols_)
         for point in self.pareto_front_.points if found is None else ():
-            found = _Found(point.expression, point.error, (point.source,), False)
+            # A point over a sub-problem's own variables (u0, u1, ... of a split) is not a
+            # formula of X: predicting with it evaluated sympy objects (III.9.52 crashed).
+            if point.expression.free_symbols <= inputs:
+                found = _Found(point.expression, point.error, (point.source,), False)
         if found is None:
             raise RuntimeError("no formula could be evaluated on the data")
         best = self._select(found, X, y, solved=accepted(found))
