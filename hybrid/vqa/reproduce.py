@@ -208,25 +208,7 @@ def reproduce_ns_vqa(
         row = pipelines[str(k)]
         log(f"NS-VQA, {k} programs: accuracy {row['accuracy']:.4%}, programs exact {row['program_accuracy']:.4%}")
 
-    def cogent() -> dict[str, Any]:
-        n = cfg["cogent_scenes"]
-        train_a = make_vqa_data(n, QUESTIONS_PER_SCENE, np.random.default_rng([seed, 10]), condition="A")
-        n_test = min(cfg["test_questions"], 5000)
-        tests = {c: make_vqa_data(math.ceil(n_test / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
-                                  np.random.default_rng([seed, 11 if c == "A" else 12]), condition=c).subset(n_test)
-                 for c in ("A", "B")}
-        model = NSVQA(n_programs=max(cfg["programs"]), reinforce_steps=cfg["reinforce_steps"], seed=seed,
-                      device=device, scene_parser=cfg["scene_parser"], question_parser=cfg["question_parser"],
-                      progress=progress).fit(train_a)
-        result: dict[str, Any] = {"train_scenes": n}
-        for c, data in tests.items():
-            result[c] = {**_score_pipeline(model, data),
-                         "object_accuracy": object_accuracy(model.parse_scenes(data.images), data.scenes)[
-                             "object_accuracy"]}
-        result["drop_points"] = 100 * (result["A"]["accuracy"] - result["B"]["accuracy"])
-        return result
-
-    cog = stages.run("cogent", cogent)
+    cog = stages.run("cogent", lambda: cogent_stage(cfg, seed, device, progress))
     log(f"CoGenT: A {cog['A']['accuracy']:.4%}, B {cog['B']['accuracy']:.4%} (drop {cog['drop_points']:.2f} points)")
 
     deep_rows = _deep_stages(stages, cfg, train, test, seed, device, progress, log) if deep else {}
@@ -234,6 +216,26 @@ def reproduce_ns_vqa(
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     _write_table(out / "ns_vqa.md", summary)
     return summary
+
+
+def cogent_stage(cfg: dict[str, Any], seed: int, device: str, progress: bool) -> dict[str, Any]:
+    """Train the pipeline on CoGenT condition A; score it on fresh A and B scenes."""
+    n = cfg["cogent_scenes"]
+    train_a = make_vqa_data(n, QUESTIONS_PER_SCENE, np.random.default_rng([seed, 10]), condition="A")
+    n_test = min(cfg["test_questions"], 5000)
+    tests = {c: make_vqa_data(math.ceil(n_test / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
+                              np.random.default_rng([seed, 11 if c == "A" else 12]), condition=c).subset(n_test)
+             for c in ("A", "B")}
+    model = NSVQA(n_programs=max(cfg["programs"]), reinforce_steps=cfg["reinforce_steps"], seed=seed,
+                  device=device, scene_parser=cfg["scene_parser"], question_parser=cfg["question_parser"],
+                  progress=progress).fit(train_a)
+    result: dict[str, Any] = {"train_scenes": n}
+    for c, data in tests.items():
+        result[c] = {**_score_pipeline(model, data),
+                     "object_accuracy": object_accuracy(model.parse_scenes(data.images), data.scenes)[
+                         "object_accuracy"]}
+    result["drop_points"] = 100 * (result["A"]["accuracy"] - result["B"]["accuracy"])
+    return result
 
 
 def _deep_stages(stages: _Stages, cfg, train: VQAData, test: VQAData, seed: int, device: str, progress: bool,
