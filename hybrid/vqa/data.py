@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from tasks.clevr import (
     Question,
-    QuestionGenerator,
     Scene,
-    generate_scenes,
+    generate_dataset,
     read_questions,
     read_scenes,
     render_scene,
@@ -94,8 +93,6 @@ def _answer_str(answer) -> str:
 
 
 def _with_image_index(q: Question, index: int) -> Question:
-    from dataclasses import replace
-
     return replace(q, image_index=index)
 
 
@@ -132,29 +129,17 @@ def make_vqa_data(
     Returns:
         The :class:`VQAData`; answers are balanced per template over the whole set.
     """
-    scenes = generate_scenes(
-        n_scenes, rng, condition=condition, min_visible=min_visible, image_size=image_size, split=split
+    scenes, questions = generate_dataset(
+        n_scenes,
+        questions_per_scene,
+        rng,
+        condition=condition,
+        split=split,
+        min_visible=min_visible,
+        image_size=image_size,
+        progress=progress,
     )
-    # image_index in the records = position in this data set
-    scenes = [_reindex(s, i) for i, s in enumerate(scenes)]
-    generator = QuestionGenerator()
-    questions: list[Question] = []
-    iterator = scenes
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(scenes, desc="questions", unit="scene")
-    for scene in iterator:
-        questions.extend(generator.generate(scene, rng, n=questions_per_scene, start_index=len(questions)))
     return VQAData(render_images(scenes, image_size), tuple(scenes), tuple(questions))
-
-
-def _reindex(scene: Scene, index: int) -> Scene:
-    if scene.image_index == index:
-        return scene
-    from dataclasses import replace
-
-    return replace(scene, image_index=index)
 
 
 def load_clevr(

@@ -23,6 +23,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -108,12 +109,6 @@ def executor_benchmark(n_questions: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _program_accuracy(model: NSVQA, data: VQAData) -> float:
-    parsed = model.question_parser_.parse(data.texts(), beam_size=model.beam_size)
-    truth = [program_tokens(q) for q in data.questions]
-    return float(np.mean([p == t for p, t in zip(parsed, truth, strict=True)]))
-
-
 def _score_pipeline(model: NSVQA, test: VQAData) -> dict[str, Any]:
     start = time.perf_counter()
     answered = model.run(test.images, test.texts(), test.image_index)
@@ -122,7 +117,9 @@ def _score_pipeline(model: NSVQA, test: VQAData) -> dict[str, Any]:
     return {
         "accuracy": acc,
         "accuracy_by_type": by_type,
-        "program_accuracy": _program_accuracy(model, test),
+        "program_accuracy": float(
+            np.mean([list(a.program) == program_tokens(q) for a, q in zip(answered, test.questions, strict=True)])
+        ),
         "invalid_programs": sum(not a.valid for a in answered),
         "inference_seconds": seconds,
     }
@@ -280,8 +277,6 @@ def _deep_train_set(pool: VQAData, n: int, seed: int) -> VQAData:
                           np.random.default_rng([seed, 20]), split="train")
     images = np.concatenate([pool.images, extra.images])
     offset = len(pool.images)
-    from dataclasses import replace
-
     moved = [replace(q, image_index=q.image_index + offset) for q in extra.questions]
     both = VQAData(images, pool.scenes + extra.scenes, pool.questions + tuple(moved))
     return both.subset(n)

@@ -1295,6 +1295,8 @@ def generate_dataset(
     max_objects: int = 10,
     templates: Iterable[str | tuple[str, int]] | str | None = None,
     split: str = "new",
+    min_visible: float = 0.0,
+    image_size: int = 128,
     progress: bool = False,
 ) -> tuple[list[Scene], list[Question]]:
     """Random scenes and questions about them, CLEVR-style.
@@ -1312,6 +1314,8 @@ def generate_dataset(
         min_objects, max_objects: the range of the object count per scene.
         templates: which templates (see :func:`load_templates`).
         split: the split named in file names and records.
+        min_visible, image_size: least visible share of every object in a render of that
+            size (see :func:`tasks.clevr.generator.generate_scene`; 0 disables the check).
         progress: show a tqdm progress bar over scenes.
 
     Returns:
@@ -1325,7 +1329,14 @@ def generate_dataset(
     questions_per_scene = _check_int("questions_per_scene", questions_per_scene, 0)
     generator = QuestionGenerator(templates)
     scenes = generate_scenes(
-        n_scenes, rng, condition=condition, min_objects=min_objects, max_objects=max_objects, split=split
+        n_scenes,
+        rng,
+        condition=condition,
+        min_objects=min_objects,
+        max_objects=max_objects,
+        split=split,
+        min_visible=min_visible,
+        image_size=image_size,
     )
     questions: list[Question] = []
     iterator: Iterable[Scene] = scenes
