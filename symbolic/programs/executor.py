@@ -322,7 +322,10 @@ def _as_compiled(program: ProgramLike) -> _Compiled:
             return _Compiled((), (), (), parsed)
         return _compile_program(parsed)
     try:
-        prog = to_program(program)
+        if type(program) is list and program and type(program[0]) is dict:  # CLEVR JSON, as json.load gives it
+            prog = Program.from_clevr(program)
+        else:
+            prog = to_program(program)
     except ValueError as exc:
         return _Compiled((), (), (), f"invalid program: could not parse the program: {exc}")
     return _compile_program(prog)

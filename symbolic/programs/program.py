@@ -48,6 +48,7 @@ class Node:
     function: str
     inputs: tuple[int, ...] = ()
     value_inputs: tuple[str, ...] = ()
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
         if not isinstance(self.function, str):
@@ -66,6 +67,14 @@ class Node:
             raise TypeError(f"value_inputs must be a sequence of str, got {values!r}")
         object.__setattr__(self, "inputs", tuple(int(i) for i in inputs))
         object.__setattr__(self, "value_inputs", values)
+        object.__setattr__(self, "_hash", hash((self.function, self.inputs, values)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild on unpickling: the cached hash of str tuples differs between processes.
+        return (Node, (self.function, self.inputs, self.value_inputs))
 
     def token(self) -> str:
         """This node's token: ``function`` or ``function[v1,v2]`` with its value inputs.
@@ -84,21 +93,26 @@ class Node:
         return f"{self.function}[{','.join(self.value_inputs)}]"
 
 
+# Nodes read from JSON, interned: programs from a file share most of their nodes, and a
+# shared node makes hashing and comparing programs (the executor's caches) cheap.
+_INTERNED: dict[tuple[str, tuple[int, ...], tuple[str, ...]], Node] = {}
+_MAX_INTERNED = 1 << 17
+
+
 def _node(function: str, inputs: tuple[int, ...], value_inputs: tuple[str, ...]) -> Node:
     """A Node from fields already known to be well typed (skips the checks of ``__post_init__``)."""
+    key = (function, inputs, value_inputs)
+    node = _INTERNED.get(key)
+    if node is not None:
+        return node
     node = object.__new__(Node)
     object.__setattr__(node, "function", function)
     object.__setattr__(node, "inputs", inputs)
     object.__setattr__(node, "value_inputs", value_inputs)
+    object.__setattr__(node, "_hash", hash(key))
+    if len(_INTERNED) < _MAX_INTERNED:
+        _INTERNED[key] = node
     return node
-
-
-_INT = frozenset({int})
-_STR = frozenset({str})
-
-
-def _types_of(items: list) -> set[type]:
-    return set(map(type, items))
 
 
 @lru_cache(maxsize=4096)
@@ -117,6 +131,34 @@ def _parse_token(token: str) -> tuple[str, tuple[str, ...], int]:
         if any(not v for v in values):
             raise ValueError(f"has an empty value: {token!r}")
     return name, values, spec.arity
+
+
+def _checked_node(i: int, raw: Any) -> Node:
+    """Node ``i`` of a CLEVR JSON list, with every check; ValueError/TypeError naming what is wrong."""
+    if type(raw) is not dict and not isinstance(raw, Mapping):
+        raise TypeError(f"nodes[{i}] must be a mapping (a CLEVR JSON node), got {type(raw).__name__}")
+    name = raw.get("function", raw.get("type"))
+    if name is None:
+        name = raw.get("type")
+    if not isinstance(name, str):
+        raise ValueError(f"nodes[{i}] must name its function under 'function' or 'type' (a str), got {raw!r}")
+    inputs = raw.get("inputs", [])
+    if (
+        isinstance(inputs, (str, bytes))
+        or not isinstance(inputs, Sequence)
+        or any(isinstance(j, bool) or not isinstance(j, numbers.Integral) for j in inputs)
+    ):
+        raise ValueError(f"nodes[{i}]['inputs'] must be a list of int, got {inputs!r}")
+    values = raw.get("value_inputs")
+    if values is None:
+        values = raw.get("side_inputs", [])
+    if (
+        isinstance(values, (str, bytes))
+        or not isinstance(values, Sequence)
+        or any(not isinstance(v, str) for v in values)
+    ):
+        raise ValueError(f"nodes[{i}]['value_inputs'] must be a list of str, got {values!r}")
+    return _node(str(name), tuple(int(j) for j in inputs), tuple(str(v) for v in values))
 
 
 def _program(cls: type, nodes: tuple[Node, ...]) -> Program:
@@ -208,36 +250,29 @@ class Program:
             raise TypeError(f"nodes must be a list of CLEVR node mappings, got {type(nodes).__name__}")
         out = []
         for i, raw in enumerate(nodes):
-            if type(raw) is not dict and not isinstance(raw, Mapping):
-                raise TypeError(f"nodes[{i}] must be a mapping (a CLEVR JSON node), got {type(raw).__name__}")
-            name = raw.get("function", raw.get("type"))
-            if not isinstance(name, str):
-                raise ValueError(f"nodes[{i}] must name its function under 'function' or 'type' (a str), got {raw!r}")
-            inputs = raw.get("inputs", [])
-            # Fast path for what json.load gives (lists of int, lists of str): the abc checks
-            # of the general path cost more than executing the program.
-            if type(inputs) is list and _types_of(inputs) <= _INT:
-                inputs = tuple(inputs)
-            elif (
-                isinstance(inputs, (str, bytes))
-                or not isinstance(inputs, Sequence)
-                or any(isinstance(j, bool) or not isinstance(j, numbers.Integral) for j in inputs)
-            ):
-                raise ValueError(f"nodes[{i}]['inputs'] must be a list of int, got {inputs!r}")
-            else:
-                inputs = tuple(int(j) for j in inputs)
-            values = raw["value_inputs"] if "value_inputs" in raw else raw.get("side_inputs", [])
-            if type(values) is list and _types_of(values) <= _STR:
-                values = tuple(values)
-            elif (
-                isinstance(values, (str, bytes))
-                or not isinstance(values, Sequence)
-                or any(not isinstance(v, str) for v in values)
-            ):
-                raise ValueError(f"nodes[{i}]['value_inputs'] must be a list of str, got {values!r}")
-            else:
-                values = tuple(values)
-            out.append(_node(name, inputs, values))
+            # Fast path for what json.load gives (a dict of a str, a list of int, a list of
+            # str): the abc checks of the general path cost more than executing the program.
+            if type(raw) is dict:
+                name = raw.get("function")
+                if name is None:
+                    name = raw.get("type")
+                inputs = raw.get("inputs", ())
+                values = raw.get("value_inputs")
+                if values is None:
+                    values = raw.get("side_inputs", ())
+                if type(name) is str and type(inputs) is list and type(values) is list:
+                    inputs, values = tuple(inputs), tuple(values)
+                    for j in inputs:
+                        if type(j) is not int:
+                            break
+                    else:
+                        for v in values:
+                            if type(v) is not str:
+                                break
+                        else:
+                            out.append(_node(name, inputs, values))
+                            continue
+            out.append(_checked_node(i, raw))
         return _program(cls, tuple(out))
 
     def to_clevr(self) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -229,6 +230,20 @@ def test_from_clevr_rejects_malformed_nodes():
         Program.from_clevr("scene")
     with pytest.raises(TypeError, match="nodes"):
         Program.from_clevr([["scene"]])
+    # Nodes read before are interned; a look-alike input (True == 1, 1.0 == 1) is still refused.
+    Program.from_clevr([{"function": "scene", "inputs": []}, {"function": "count", "inputs": [0]}])
+    for bad in (True, 0.0):
+        with pytest.raises(ValueError, match="inputs"):
+            Program.from_clevr([{"function": "scene", "inputs": []}, {"function": "count", "inputs": [bad]}])
+
+
+def test_nodes_read_from_json_are_values_that_pickle():
+    a = Program.from_clevr(CLEVR_V1)
+    b = Program.from_clevr(json.loads(json.dumps(CLEVR_V1)))
+    assert a == b and hash(a) == hash(b)
+    node = a[1]
+    copy = pickle.loads(pickle.dumps(node))
+    assert copy == node and hash(copy) == hash(node) == hash(Node(node.function, node.inputs, node.value_inputs))
 
 
 # ---------------------------------------------------------------------------- tokens
