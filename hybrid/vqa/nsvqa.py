@@ -10,7 +10,13 @@ Training, as in the paper, in three parts:
    ``n_scenes`` of them);
 2. the question parser, supervised, on ``n_programs`` questions annotated with their
    programs, spread over the templates (round robin over CLEVR's
-   ``(template_filename, question_family_index)`` when the questions carry it);
+   ``(template_filename, question_family_index)`` when the questions carry it). With
+   ``active_share > 0`` the budget is spent in two rounds, as an annotator working with
+   the system would: the first ``1 - active_share`` of it spread over the templates,
+   then a parser trained on those reads every training question, and the rest of the
+   budget goes to questions whose parsed program, run on the parsed scene, gives the
+   wrong answer (the templates with the most such failures first) -- only the training
+   answers are used to find them, never a test set;
 3. the question parser again, by REINFORCE on question-answer pairs alone: a sampled
    program is rewarded 1 when the executor, run on the *parsed* scene of the question's
    image, gives the right answer.
@@ -62,7 +68,9 @@ def program_tokens(question: Question) -> list[str]:
     return Program.from_clevr(list(question.program)).to_tokens()
 
 
-def spread_over_templates(questions: Sequence[Question], k: int) -> list[int]:
+def spread_over_templates(
+    questions: Sequence[Question], k: int, among: Sequence[int] | None = None, busiest_first: bool = False
+) -> list[int]:
     """Indices of ``k`` questions to annotate with programs: round robin over templates,
     the most specified questions of each template first.
 
@@ -73,14 +81,27 @@ def spread_over_templates(questions: Sequence[Question], k: int) -> list[int]:
     template, 1,000 held-out questions, supervised only): 90.5% exact programs with this
     choice, against 55.8% for the first three of each template and 59.6% / 94.9% for two
     random draws. Questions that carry no template (a user's own data) form one group.
+
+    Args:
+        questions: the candidate questions (those without a program are skipped).
+        k: how many to choose.
+        among: only these indices may be chosen (default: all).
+        busiest_first: visit the templates with the most candidates first in each round
+            (so that, when ``k`` runs out mid-round, they are the ones served).
+
+    Returns:
+        The chosen indices into ``questions``, sorted.
     """
     groups: dict[Any, list[int]] = {}
-    for i, q in enumerate(questions):
+    for i in range(len(questions)) if among is None else among:
+        q = questions[i]
         if not q.program:
             continue
         groups.setdefault((q.template_filename, q.question_family_index), []).append(i)
     chosen: list[int] = []
     queues = [sorted(v, key=lambda i: (-len(questions[i].program), i)) for v in groups.values()]
+    if busiest_first:
+        queues.sort(key=len, reverse=True)
     depth = 0
     while len(chosen) < k and any(depth < len(qs) for qs in queues):
         for qs in queues:
@@ -101,6 +122,9 @@ class NSVQA:
         reinforce_batch: questions per REINFORCE update.
         reinforce_lr: REINFORCE's learning rate.
         beam_size: beam width when parsing questions (1: greedy).
+        active_share: share of ``n_programs`` chosen in a second round among the training
+            questions the first-round parser gets wrong (see the module docstring); 0
+            spreads the whole budget over the templates at once.
         scene_parser: keyword arguments for :class:`~neural.vqa.scene_parser.SceneParser`.
         question_parser: keyword arguments for
             :class:`~neural.vqa.question_parser.QuestionParser`.
@@ -112,6 +136,9 @@ class NSVQA:
         scene_parser_, question_parser_: the trained networks.
         fallback_answer_: the answer given when a program cannot run.
         n_programs_used_, n_scenes_used_, n_qa_used_: what training consumed.
+        annotated_: indices of the training questions whose programs were used.
+        active_failures_: training questions the first-round parser got wrong (when
+            ``active_share > 0``).
         last_invalid_: programs that could not run in the last :meth:`answer` call.
     """
 
@@ -125,6 +152,7 @@ class NSVQA:
         reinforce_batch: int = 64,
         reinforce_lr: float = 5e-4,
         beam_size: int = 5,
+        active_share: float = 1 / 3,
         scene_parser: dict[str, Any] | None = None,
         question_parser: dict[str, Any] | None = None,
         seed: int = 0,
@@ -137,6 +165,7 @@ class NSVQA:
         self.reinforce_batch = reinforce_batch
         self.reinforce_lr = reinforce_lr
         self.beam_size = beam_size
+        self.active_share = active_share
         self.scene_parser = dict(scene_parser or {})
         self.question_parser = dict(question_parser or {})
         self.seed = seed
@@ -170,25 +199,52 @@ class NSVQA:
                 **{"seed": self.seed, "device": self.device, "progress": self.progress, **self.scene_parser}
             ).fit(train.images[:n_scenes], train.scenes[:n_scenes])
 
-        annotated = spread_over_templates(train.questions, self.n_programs)
-        if not annotated:
-            raise ValueError("train has no question with an annotated program")
+        share = self.active_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share < 1:
+            raise ValueError(f"active_share must be a number in [0, 1), got {share!r}")
         texts = train.texts()
-        self.question_parser_ = QuestionParser(
-            **{"seed": self.seed, "device": self.device, "progress": self.progress, **self.question_parser}
-        ).fit([texts[i] for i in annotated], [program_tokens(train.questions[i]) for i in annotated])
-
         answers = train.answers()
         self.fallback_answer_ = Counter(answers).most_common(1)[0][0]
+        index = train.image_index
+        parsed: list | None = None
+
+        def parsed_scenes() -> list:
+            nonlocal parsed
+            if parsed is None:
+                parsed = [compile_scene(s) for s in self.scene_parser_.parse(train.images)]
+            return parsed
+
+        first = self.n_programs if share == 0 else max(1, round(self.n_programs * (1 - share)))
+        annotated = spread_over_templates(train.questions, first)
+        if not annotated:
+            raise ValueError("train has no question with an annotated program")
+        self.question_parser_ = self._fit_question_parser(train, texts, annotated)
+        if len(annotated) < self.n_programs:
+            scenes = parsed_scenes()
+            programs = self.question_parser_.parse(texts)
+            taken = set(annotated)
+            wrong = [
+                i for i, tokens in enumerate(programs)
+                if i not in taken and train.questions[i].program
+                and answer_text(execute(tokens, scenes[index[i]])) != answers[i]
+            ]
+            extra = spread_over_templates(train.questions, self.n_programs - len(annotated), among=wrong,
+                                          busiest_first=True)
+            taken.update(extra)
+            rest = [i for i in range(len(texts)) if i not in taken]
+            extra += spread_over_templates(train.questions, self.n_programs - len(taken), among=rest)
+            self.active_failures_ = len(wrong)
+            annotated = sorted(annotated + extra)
+            self.question_parser_ = self._fit_question_parser(train, texts, annotated)
+
         if self.reinforce_steps > 0:
-            parsed = [compile_scene(s) for s in self.scene_parser_.parse(train.images)]
-            index = train.image_index
+            scenes = parsed_scenes()
 
             def reward(indices: Sequence[int], programs: list[list[str]]) -> np.ndarray:
                 out = np.zeros(len(indices))
                 steps = 0
                 for k, (i, tokens) in enumerate(zip(indices, programs, strict=True)):
-                    result = execute(tokens, parsed[index[i]])
+                    result = execute(tokens, scenes[index[i]])
                     steps += result.steps
                     out[k] = float(result.valid and answer_text(result.answer) == answers[i])
                 record_ops("programs", len(programs))
@@ -198,10 +254,18 @@ class NSVQA:
             self.question_parser_.reinforce(
                 texts, reward, steps=self.reinforce_steps, batch_size=self.reinforce_batch, lr=self.reinforce_lr
             )
+        self.annotated_ = annotated
         self.n_programs_used_ = len(annotated)
         self.n_scenes_used_ = n_scenes
-        self.n_qa_used_ = len(train.questions) if self.reinforce_steps > 0 else 0
+        # QA pairs are read by REINFORCE, and by the second round of annotation to find failures
+        self.n_qa_used_ = len(train.questions) if self.reinforce_steps > 0 or len(annotated) > first else 0
         return self
+
+    def _fit_question_parser(self, train: VQAData, texts: list[str], annotated: list[int]) -> QuestionParser:
+        """A question parser trained, supervised, on the programs of the ``annotated`` questions."""
+        return QuestionParser(
+            **{"seed": self.seed, "device": self.device, "progress": self.progress, **self.question_parser}
+        ).fit([texts[i] for i in annotated], [program_tokens(train.questions[i]) for i in annotated])
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
@@ -289,6 +353,7 @@ class NSVQA:
                 "reinforce_batch": self.reinforce_batch,
                 "reinforce_lr": self.reinforce_lr,
                 "beam_size": self.beam_size,
+                "active_share": self.active_share,
                 "scene_parser": self.scene_parser,
                 "question_parser": self.question_parser,
                 "seed": self.seed,

@@ -61,6 +61,15 @@ def test_programs_are_spread_over_templates(data):
     assert len(spread_over_templates(data.questions, 10_000)) == len(data)
 
 
+def test_spread_over_templates_can_be_limited_to_candidates_busiest_template_first(data):
+    key = [(q.template_filename, q.question_family_index) for q in data.questions]
+    busiest = max(set(key), key=key.count)
+    among = [i for i, k in enumerate(key) if k == busiest][:3] + [i for i, k in enumerate(key) if k != busiest][:1]
+    chosen = spread_over_templates(data.questions, 1, among=among, busiest_first=True)
+    assert len(chosen) == 1 and key[chosen[0]] == busiest
+    assert set(spread_over_templates(data.questions, 10, among=among)) == set(among)
+
+
 def test_accuracy_by_type_counts_each_type(data):
     truth = data.answers()
     wrong_counts = [("nope" if question_type(q) == "count" else a) for q, a in zip(data.questions, truth, strict=True)]

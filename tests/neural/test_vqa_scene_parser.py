@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from neural.vqa.scene_parser import SceneParser, object_accuracy, unproject
+from neural.vqa.scene_parser import SceneParser, hue_jitter, object_accuracy, unproject
 from tasks.clevr import (
     ATTRIBUTES,
     RELATIONS,
@@ -172,3 +172,34 @@ def test_bad_input_raises_value_error():
         fitted.parse(images, batch_size=0)
     with pytest.raises(ValueError, match="device"):
         SceneParser.load("unused.pt", device="quantum")
+
+
+def test_hue_jitter_keeps_greys_and_moves_colours():
+    import torch
+
+    x = torch.tensor([[0.2, 0.2, 0.2], [0.8, -0.6, -0.6]]).T.reshape(1, 3, 1, 2).repeat(8, 1, 1, 1)
+    out = hue_jitter(x, torch.Generator().manual_seed(0), brightness=0.0)
+    assert out.shape == x.shape and out.min() >= -1 and out.max() <= 1
+    grey = out[:, :, 0, 0]
+    assert torch.allclose(grey, x[:, :, 0, 0], atol=1e-5)  # grey stays grey (and as bright)
+    red = out[:, :, 0, 1]
+    assert len({tuple(int(v) for v in (c * 10).round()) for c in red}) > 4  # the red pixel takes many hues
+    again = hue_jitter(x, torch.Generator().manual_seed(0), brightness=0.0)
+    assert torch.equal(out, again)
+
+
+def test_factored_colour_is_an_option_and_old_files_load_as_one_network(tmp_path):
+    import torch
+
+    images, scenes = _data(3, 7)
+    plain = SceneParser(image_size=SIZE, channels=8, epochs=1, factored_colour=False).fit(images, scenes)
+    assert plain.net_.colour is None
+    blob = {"config": {k: v for k, v in plain._config().items() if k != "factored_colour"},
+            "state": plain.net_.state_dict()}
+    torch.save(blob, tmp_path / "old.pt")  # a file written before the option existed
+    loaded = SceneParser.load(tmp_path / "old.pt")
+    assert loaded.factored_colour is False and len(loaded.parse(images)) == 3
+    factored = SceneParser(image_size=SIZE, channels=8, epochs=1).fit(images, scenes)
+    assert factored.net_.colour is not None
+    with pytest.raises(ValueError, match="factored_colour"):
+        SceneParser(image_size=SIZE, factored_colour="yes").fit(images, scenes)
