@@ -20,7 +20,7 @@ demo: venv
 	@echo "open results/report.md"
 
 test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,peers]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,peers,rl]"
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet

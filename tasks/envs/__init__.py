@@ -1,1 +1,73 @@
-"""Gymnasium environments and level sets (planning pillar)."""
+"""Gymnasium environments and level sets (planning pillar).
+
+Importing this package registers five environments in gymnasium's ``hybrid`` namespace
+(idempotently: a second import, or :func:`register_envs` called again, changes nothing):
+
+- ``hybrid/SlidingPuzzle-v0``: :class:`~tasks.envs.sliding_puzzle.SlidingPuzzleEnv`, 200 steps;
+- ``hybrid/LightsOut-v0``: :class:`~tasks.envs.lights_out.LightsOutEnv`, 100 steps;
+- ``hybrid/Sokoban-v0``: ``tasks.envs.sokoban.SokobanEnv``, no ``TimeLimit``: the env truncates itself after
+  its ``max_steps`` argument (default 120, Boxoban's limit);
+- ``hybrid/TicTacToe-v0``: :class:`~tasks.envs.tic_tac_toe.TicTacToeEnv`, 9 steps;
+- ``hybrid/ConnectFour-v0``: :class:`~tasks.envs.connect_four.ConnectFourEnv`, 42 steps
+
+(``max_episode_steps``, counted in agent steps), so ``import tasks.envs; gymnasium.make("hybrid/LightsOut-v0")`` and
+``gymnasium.make("tasks.envs:hybrid/LightsOut-v0")`` both work; keyword arguments of
+``make`` go to the env's constructor. Each env's rules are a pure
+:class:`~tasks.envs.model.TransitionModel` at ``env.unwrapped.model`` (the model classes
+are importable from here too), so that a planner searches without stepping the env.
+
+The two-player games never reach their limits (9 and 42 are more agent moves than a
+game has); the puzzles' limits are several times their hardest instances (31 moves for
+the 8-puzzle, 15 presses for 5 x 5 Lights Out).
+"""
+
+from __future__ import annotations
+
+import gymnasium
+
+from tasks.envs.connect_four import ConnectFourEnv, ConnectFourModel
+from tasks.envs.lights_out import LightsOutEnv, LightsOutModel
+from tasks.envs.model import Transition, TransitionModel
+from tasks.envs.opponents import UCTOpponent, make_opponent, random_opponent
+from tasks.envs.sliding_puzzle import SlidingPuzzleEnv, SlidingPuzzleModel
+from tasks.envs.tic_tac_toe import TicTacToeEnv, TicTacToeModel
+
+#: The registered envs: id -> (entry point, max_episode_steps).
+ENV_SPECS: dict[str, tuple[str, int | None]] = {
+    "hybrid/SlidingPuzzle-v0": ("tasks.envs.sliding_puzzle:SlidingPuzzleEnv", 200),
+    "hybrid/LightsOut-v0": ("tasks.envs.lights_out:LightsOutEnv", 100),
+    "hybrid/Sokoban-v0": ("tasks.envs.sokoban:SokobanEnv", None),
+    "hybrid/TicTacToe-v0": ("tasks.envs.tic_tac_toe:TicTacToeEnv", 9),
+    "hybrid/ConnectFour-v0": ("tasks.envs.connect_four:ConnectFourEnv", 42),
+}
+
+
+def register_envs() -> list[str]:
+    """Register every env of :data:`ENV_SPECS` that gymnasium's registry lacks; return the ids registered now."""
+    added = []
+    for env_id, (entry_point, max_steps) in ENV_SPECS.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point=entry_point, max_episode_steps=max_steps)
+            added.append(env_id)
+    return added
+
+
+register_envs()
+
+__all__ = [
+    "ENV_SPECS",
+    "ConnectFourEnv",
+    "ConnectFourModel",
+    "LightsOutEnv",
+    "LightsOutModel",
+    "SlidingPuzzleEnv",
+    "SlidingPuzzleModel",
+    "TicTacToeEnv",
+    "TicTacToeModel",
+    "Transition",
+    "TransitionModel",
+    "UCTOpponent",
+    "make_opponent",
+    "random_opponent",
+    "register_envs",
+]
