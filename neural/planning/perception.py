@@ -1,0 +1,668 @@
+"""Perception for the planning pillar: an RGB frame of a grid world -> its grid of cell classes.
+
+Every environment of :mod:`tasks.envs` draws its state on a regular grid: cell ``(i, j)``
+of a ``rows x cols`` board fills the pixels ``[i*h:(i+1)*h, j*w:(j+1)*w]`` of an
+``H x W`` frame (``h = H / rows``, ``w = W / cols``), and what it shows depends only on
+the class of that cell (``TransitionModel.to_grid``). :class:`GridPerception` learns that
+map with one small CNN **shared by all cells**: each frame is cut into its ``rows * cols``
+cell crops, each crop larger than ``cell_pixels`` is area-resized down to it, and each
+is classified on its own. Sharing the classifier is what makes it learn from few labels:
+500 frames of the 8-puzzle are 4,500 labelled cells, 500 Sokoban frames 50,000; a net
+that looked at the whole frame would have to learn the same thing once per position.
+
+The per-cell net: two 3 x 3 convolutions, 2 x 2 max-pool, one convolution at twice the
+width, 2 x 2 max-pool, one more convolution, an adaptive average pool to 4 x 4 (so that
+the layout of a glyph, not only its texture, reaches the classifier) and one linear
+layer to the class logits. Training: AdamW on cross-entropy over minibatches of cells
+drawn at random (seeded) from the training cells, a one-cycle learning rate, and by
+default each class drawn in proportion to the square root of its count (a weight
+``1 / sqrt(freq)``), so that rare cells (the one Sokoban player, boxes on goals) are not
+drowned by walls and floor.
+
+Identical crops are classified once: the training set is stored as its distinct
+``(crop, class)`` pairs with their counts (cells are drawn in proportion to the counts,
+which is drawing them from all the cells), and :meth:`GridPerception.predict_proba` runs
+the net on the distinct crops of its frames only. The envs draw each class with one
+fixed tile, so a batch of 1,000 Sokoban frames (100,000 cells) holds a handful of
+distinct crops; noisy or varied frames simply have more.
+
+The state then comes from the model: ``model.from_grid(perception.predict(frame))``;
+this module stays free of any reasoner.
+
+:func:`collect_labelled_frames` draws labelled frames from an env of :mod:`tasks.envs`
+(random legal actions; the label of each frame is ``model.to_grid(info["state"])``).
+:func:`grid_accuracy` scores predicted grids (cells right, states entirely right).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from neural.device import torch_device
+
+__all__ = ["CellNet", "GridPerception", "collect_labelled_frames", "grid_accuracy"]
+
+#: Cell presentations of a fit when ``epochs`` is ``None`` (~400 steps of 128 cells, whatever the number of cells).
+DEFAULT_PRESENTATIONS = 50_000
+
+
+# ============================================================================ input checks
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _check_frames(frames: Any, rows: int, cols: int, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """``frames`` as a ``(N, H, W, 3)`` uint8 array whose sides split into the grid's cells."""
+    if not isinstance(frames, np.ndarray):
+        raise ValueError(f"frames must be a numpy array (N, H, W, 3) of uint8, got {type(frames).__name__}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"frames must have dtype uint8 (RGB 0..255), got {frames.dtype}")
+    if frames.ndim != 4 or frames.shape[3] != 3:
+        raise ValueError(f"frames must have shape (N, H, W, 3), got {frames.shape}")
+    if frames.shape[0] == 0:
+        raise ValueError("frames must hold at least one frame")
+    h, w = frames.shape[1:3]
+    if h % rows or w % cols:
+        raise ValueError(
+            f"frames of {h}x{w} pixels do not split into a {rows}x{cols} grid of equal cells "
+            f"(H must be a multiple of rows={rows} and W of cols={cols})"
+        )
+    if shape is not None and (h, w) != tuple(shape):
+        raise ValueError(f"frames must be {shape[0]}x{shape[1]} pixels as in training, got {h}x{w}")
+    return frames
+
+
+def _check_grids(grids: Any, n: int, rows: int, cols: int, num_classes: int) -> np.ndarray:
+    """``grids`` as a ``(n, rows, cols)`` int64 array of classes in ``[0, num_classes)``."""
+    if not isinstance(grids, np.ndarray):
+        grids = np.asarray(grids)
+    if grids.dtype.kind not in "iu":
+        raise ValueError(f"grids must hold integer cell classes, got dtype {grids.dtype}")
+    if grids.shape != (n, rows, cols):
+        raise ValueError(f"grids must have shape ({n}, {rows}, {cols}) (one grid per frame), got {grids.shape}")
+    lo, hi = int(grids.min()), int(grids.max())
+    if lo < 0 or hi >= num_classes:
+        raise ValueError(f"grids must hold classes in [0, {num_classes}), got values in [{lo}, {hi}]")
+    return grids.astype(np.int64)
+
+
+def grid_accuracy(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Score predicted cell grids against the true ones.
+
+    Args:
+        predicted, truth: int arrays of the same shape ``(N, rows, cols)`` (or one grid ``(rows, cols)``).
+
+    Returns:
+        ``{"cell_accuracy": cells right / cells, "state_accuracy": grids entirely right / grids}``.
+
+    Raises:
+        ValueError: shapes that differ or are not grids.
+    """
+    p, t = np.asarray(predicted), np.asarray(truth)
+    if p.shape != t.shape or p.ndim not in (2, 3) or p.size == 0:
+        raise ValueError(f"predicted and truth must be grids of the same shape, got {p.shape} and {t.shape}")
+    if p.ndim == 2:
+        p, t = p[None], t[None]
+    same = p == t
+    return {"cell_accuracy": float(same.mean()), "state_accuracy": float(same.all(axis=(1, 2)).mean())}
+
+
+# ============================================================================ the network
+
+
+def _conv(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class CellNet(nn.Module):
+    """The shared per-cell classifier: crops ``(B, 3, s, s)`` in ``[-1, 1]`` -> logits ``(B, num_classes)``.
+
+    Args:
+        num_classes: number of cell classes.
+        channels: width of the first convolutions (the later ones have twice as many).
+    """
+
+    def __init__(self, num_classes: int, channels: int = 16):
+        super().__init__()
+        c = channels
+        self.features = nn.Sequential(
+            _conv(3, c),
+            _conv(c, c),
+            nn.MaxPool2d(2),
+            _conv(c, 2 * c),
+            nn.MaxPool2d(2),
+            _conv(2 * c, 2 * c),
+            nn.AdaptiveAvgPool2d(4),
+        )
+        self.head = nn.Linear(2 * c * 16, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits of each crop."""
+        return self.head(self.features(x).flatten(1))
+
+
+def _init(net: nn.Module, gen: torch.Generator) -> None:
+    """He-normal convolutions, small linear weights, all drawn from ``gen`` (no global seeding)."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                fan_in = m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+                m.weight.normal_(0.0, math.sqrt(2.0 / fan_in), generator=gen)
+            elif isinstance(m, nn.Linear):
+                m.weight.normal_(0.0, 0.01, generator=gen)
+                m.bias.zero_()
+
+
+def _learning_rate(peak: float, done: float) -> float:
+    """One-cycle schedule at ``done`` in [0, 1]: warm-up over the first 10% from ``peak / 25``, then cosine
+    decay to ``peak / 1000``."""
+    if done < 0.1:
+        return peak * (0.04 + 0.96 * done / 0.1)
+    return peak * (0.001 + 0.999 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, (done - 0.1) / 0.9))))
+
+
+def _crops(frames: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Cut uint8 frames ``(N, H, W, 3)`` into their cells: uint8 ``(N * rows * cols, h, w, 3)``, row-major per frame."""
+    n, h, w, _ = frames.shape
+    ch, cw = h // rows, w // cols
+    return frames.reshape(n, rows, ch, cols, cw, 3).transpose(0, 1, 3, 2, 4, 5).reshape(n * rows * cols, ch, cw, 3)
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique`` of the rows of a 2-D uint8 array, by their bytes: (first index of each, inverse, counts)."""
+    rows = np.ascontiguousarray(rows)
+    keys = rows.view(np.dtype((np.void, rows.shape[1]))).reshape(-1)
+    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
+    return first, inverse.reshape(-1), counts
+
+
+def _to_input(crops: np.ndarray, size: tuple[int, int] | None, device: torch.device) -> torch.Tensor:
+    """uint8 crops ``(M, h, w, 3)`` -> float ``(M, 3, s, s)`` in ``[-1, 1]``, area-resized to ``size`` if given."""
+    x = torch.as_tensor(np.ascontiguousarray(crops), device=device).permute(0, 3, 1, 2).float()
+    if size is not None and tuple(x.shape[-2:]) != size:
+        x = F.adaptive_avg_pool2d(x, size)
+    return x / 127.5 - 1.0
+
+
+# ============================================================================ the estimator
+
+
+class GridPerception:
+    """Image -> grid of cell classes, with one CNN shared by all cells (see the module docstring).
+
+    Args:
+        rows, cols: the grid's shape (cells along the height and the width of a frame).
+        num_classes: number of cell classes (``to_grid`` values lie in ``[0, num_classes)``).
+        cell_pixels: cap on the side of the crops the net sees: larger cells are area-resized
+            down to it, smaller ones kept as drawn (``None``: always the native cell size).
+            Cells must be at least 4 x 4 pixels.
+        channels: width of the per-cell net.
+        epochs: passes' worth of training cells (``ceil(cells / batch_size)`` steps each);
+            ``None``: about :data:`DEFAULT_PRESENTATIONS` cell presentations (~400 steps) and
+            at least one pass, so that a small training set gets as many optimiser steps as
+            a large one.
+        batch_size: cells per AdamW step.
+        lr: peak learning rate of the one-cycle schedule.
+        weight_decay: AdamW's decoupled weight decay.
+        balance: draw training cells with weight ``1 / sqrt(frequency of their class)``.
+        max_seconds: stop training after this many seconds (``None``: no limit); the schedule
+            follows whichever of steps and time runs out first.
+        seed: seeds the initialisation and the order of the cells (a ``torch.Generator``).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        progress: show a tqdm bar over epochs.
+
+    Attributes (after :meth:`fit` or :meth:`load`):
+        net_: the trained :class:`CellNet` (eval mode); ``device_``: where it lives.
+        frame_shape_: ``(H, W)`` of the training frames (predict asks for the same).
+        history_: mean training loss of each epoch; ``epochs_``: epochs run;
+        fit_seconds_: training wall time.
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        cols: int,
+        num_classes: int,
+        cell_pixels: int | None = 16,
+        channels: int = 16,
+        epochs: int | None = None,
+        batch_size: int = 128,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        balance: bool = True,
+        max_seconds: float | None = None,
+        seed: int = 0,
+        device: str = "cpu",
+        progress: bool = False,
+    ):
+        self.rows = rows
+        self.cols = cols
+        self.num_classes = num_classes
+        self.cell_pixels = cell_pixels
+        self.channels = channels
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.balance = balance
+        self.max_seconds = max_seconds
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+
+    # -- configuration ---------------------------------------------------------------
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "cols": self.cols,
+            "num_classes": self.num_classes,
+            "cell_pixels": self.cell_pixels,
+            "channels": self.channels,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "balance": self.balance,
+            "max_seconds": self.max_seconds,
+            "seed": self.seed,
+        }
+
+    def _check_params(self) -> None:
+        for name in ("rows", "cols"):
+            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
+        if not _is_int(self.num_classes) or self.num_classes < 2:
+            raise ValueError(f"num_classes must be an int >= 2, got {self.num_classes!r}")
+        if self.cell_pixels is not None and (not _is_int(self.cell_pixels) or self.cell_pixels < 4):
+            raise ValueError(f"cell_pixels must be None or an int >= 4, got {self.cell_pixels!r}")
+        if not _is_int(self.channels) or self.channels < 1:
+            raise ValueError(f"channels must be an int >= 1, got {self.channels!r}")
+        if self.epochs is not None and (not _is_int(self.epochs) or self.epochs < 1):
+            raise ValueError(f"epochs must be None or an int >= 1, got {self.epochs!r}")
+        if not _is_int(self.batch_size) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
+        if not _is_number(self.lr) or self.lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
+        if not _is_number(self.weight_decay) or self.weight_decay < 0:
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
+        if not isinstance(self.balance, (bool, np.bool_)):
+            raise ValueError(f"balance must be a bool, got {self.balance!r}")
+        m = self.max_seconds
+        if m is not None and (not _is_number(m) or m <= 0):
+            raise ValueError(f"max_seconds must be None or a number > 0, got {m!r}")
+        if not _is_int(self.seed):
+            raise ValueError(f"seed must be an int, got {self.seed!r}")
+
+    def _build(self) -> CellNet:
+        return CellNet(int(self.num_classes), int(self.channels))
+
+    def _size(self, ch: int, cw: int) -> tuple[int, int] | None:
+        """The crop size the net sees for ``ch x cw`` cells: each side capped at ``cell_pixels``."""
+        if self.cell_pixels is None:
+            return None
+        return (min(ch, int(self.cell_pixels)), min(cw, int(self.cell_pixels)))
+
+    # -- training --------------------------------------------------------------------
+
+    def fit(self, frames: np.ndarray, grids: np.ndarray) -> GridPerception:
+        """Train on frames and the grids of cell classes they show.
+
+        Args:
+            frames: ``(N, H, W, 3)`` uint8 RGB frames; ``H`` a multiple of ``rows``, ``W`` of ``cols``.
+            grids: ``(N, rows, cols)`` int cell classes in ``[0, num_classes)``.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            ValueError: bad hyper-parameters, frames of the wrong shape or dtype, grids of
+                the wrong shape or with classes out of range, an unknown device.
+        """
+        self._check_params()
+        dev = torch_device(self.device)
+        rows, cols, k = int(self.rows), int(self.cols), int(self.num_classes)
+        frames = _check_frames(frames, rows, cols)
+        grids = _check_grids(grids, len(frames), rows, cols, k)
+        ch, cw = frames.shape[1] // rows, frames.shape[2] // cols
+        if min(ch, cw) < 4:
+            raise ValueError(f"cells of {ch}x{cw} pixels are below 4x4: use larger frames")
+
+        gen = torch.Generator().manual_seed(int(self.seed))
+        net = self._build()
+        _init(net, gen)
+        net = net.to(dev)
+        # the distinct (crop, class) pairs and how often each occurs: a deterministic renderer draws a
+        # few distinct crops many times, and sampling pairs by their counts is sampling cells
+        crops = _crops(frames, rows, cols)
+        labels = grids.reshape(-1)
+        keyed = np.concatenate([crops.reshape(len(crops), -1), labels.astype("<i8").view(np.uint8).reshape(-1, 8)], 1)
+        first, _, counts = _unique_rows(keyed)
+        size = self._size(ch, cw)
+        x_all = torch.cat([_to_input(crops[first[s : s + 4096]], size, dev) for s in range(0, len(first), 4096)])
+        y_all = torch.as_tensor(labels[first], device=dev)
+        class_counts = np.bincount(labels, minlength=k).astype(np.float64)
+        p = counts.astype(np.float64)
+        if self.balance:
+            p = p / np.sqrt(class_counts[labels[first]])  # class c drawn in proportion to sqrt(its count)
+        sample_p = torch.as_tensor(p / p.sum(), dtype=torch.float64)
+
+        n = len(labels)  # an epoch is one pass's worth of cells
+        bs = int(self.batch_size)
+        epochs = int(self.epochs) if self.epochs is not None else max(1, round(DEFAULT_PRESENTATIONS / n))
+        per_epoch = math.ceil(n / bs)
+        total = per_epoch * epochs
+        opt = torch.optim.AdamW(net.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay))
+        self.history_ = []
+        start = time.perf_counter()
+        bar: Any = range(epochs)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(bar, desc="GridPerception.fit", unit="epoch")
+        step, done, epochs_run = 0, 0.0, 0
+        net.train()
+        for _ in bar:
+            draws = torch.multinomial(sample_p, per_epoch * bs, replacement=True, generator=gen).to(dev)
+            running, count = 0.0, 0
+            for s in range(0, per_epoch * bs, bs):
+                done = step / total
+                if self.max_seconds is not None:
+                    done = max(done, (time.perf_counter() - start) / float(self.max_seconds))
+                if done >= 1.0 and step > 0:
+                    break
+                for group in opt.param_groups:
+                    group["lr"] = _learning_rate(float(self.lr), done)
+                idx = draws[s : s + bs]
+                loss = F.cross_entropy(net(x_all[idx]), y_all[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                step += 1
+                running += float(loss.detach()) * len(idx)
+                count += len(idx)
+            if count:
+                epochs_run += 1
+                self.history_.append(running / count)
+                if self.progress:
+                    bar.set_postfix(loss=f"{self.history_[-1]:.4f}")
+            if done >= 1.0 and step > 0:
+                break
+        if self.progress:
+            bar.close()
+        net.eval()
+        self.net_ = net
+        self.device_ = dev
+        self.frame_shape_ = (int(frames.shape[1]), int(frames.shape[2]))
+        self.epochs_ = epochs_run
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def fit_transitions(
+        self, transitions: Any, tolerance: float = 0.02, max_transitions: int = 300, n_init: int = 4
+    ) -> GridPerception:
+        """Train from unlabelled transitions and the rules alone (no labelled frame).
+
+        The cells of all frames are clustered by appearance, the clusters named by the
+        bijection to classes that agrees best with the transition model, and the net
+        trained on the frames so labelled (:mod:`neural.planning.transitions`).
+
+        Args:
+            transitions: a :class:`~neural.planning.transitions.FrameTransitions` (frames,
+                actions, next frames, terminated flags, models) of a single-agent env, e.g.
+                from :func:`~neural.planning.transitions.collect_transitions`; it must show
+                every class, and for puzzles whose rules are symmetric under renaming (sliding
+                puzzle, Lights Out) some episodes that end at the goal.
+            tolerance: fraction of transitions the chosen naming may contradict.
+            max_transitions: transitions checked against the rules.
+            n_init: clusterings tried (see :func:`~neural.planning.transitions.label_from_transitions`).
+
+        Returns:
+            ``self``, with ``labelling_`` (a :class:`~neural.planning.transitions.TransitionLabelling`:
+            the naming, its consistency and how many namings tie with it).
+
+        Raises:
+            ValueError: bad hyper-parameters or frames, more than 9 classes, or no naming
+                that the rules accept.
+        """
+        from neural.planning.transitions import label_from_transitions
+
+        self._check_params()
+        frames, grids, labelling = label_from_transitions(
+            transitions,
+            int(self.rows),
+            int(self.cols),
+            int(self.num_classes),
+            seed=int(self.seed),
+            tolerance=tolerance,
+            max_transitions=max_transitions,
+            n_init=n_init,
+        )
+        if labelling.tied > 1:
+            warnings.warn(
+                f"{labelling.tied} namings of the clusters agree equally well with the rules: the one kept is "
+                "arbitrary (for puzzles symmetric under renaming, include episodes that end at the goal)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self.fit(frames, grids)
+        self.labelling_ = labelling
+        return self
+
+    # -- inference -------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "net_"):
+            raise RuntimeError("this GridPerception is not fitted yet: call fit() or load() first")
+
+    def predict_proba(self, frames: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities of every cell.
+
+        Args:
+            frames: ``(N, H, W, 3)`` uint8 frames of the training size, or one frame ``(H, W, 3)``.
+            batch_size: cell crops per forward pass (identical crops are classified once).
+
+        Returns:
+            float32 ``(N, rows, cols, num_classes)`` (``(rows, cols, num_classes)`` for one frame).
+
+        Raises:
+            RuntimeError: not fitted. ValueError: frames of the wrong shape or dtype, a bad ``batch_size``.
+        """
+        self._check_fitted()
+        single = isinstance(frames, np.ndarray) and frames.ndim == 3
+        if single:
+            frames = frames[None]
+        rows, cols, k = int(self.rows), int(self.cols), int(self.num_classes)
+        frames = _check_frames(frames, rows, cols, self.frame_shape_)
+        if not _is_int(batch_size) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        crops = _crops(frames, rows, cols)
+        first, inverse, _ = _unique_rows(crops.reshape(len(crops), -1))  # identical crops: one forward pass
+        size = self._size(*crops.shape[1:3])
+        out = []
+        self.net_.eval()
+        with torch.no_grad():
+            for s in range(0, len(first), batch_size):
+                logits = self.net_(_to_input(crops[first[s : s + batch_size]], size, self.device_))
+                out.append(torch.softmax(logits, dim=1).cpu().numpy())
+        proba = np.concatenate(out)[inverse].reshape(len(frames), rows, cols, k).astype(np.float32)
+        return proba[0] if single else proba
+
+    def predict(self, frames: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """The most likely class of every cell.
+
+        Args:
+            frames: ``(N, H, W, 3)`` uint8 frames of the training size, or one frame ``(H, W, 3)``.
+            batch_size: cell crops per forward pass (identical crops are classified once).
+
+        Returns:
+            int64 grids ``(N, rows, cols)`` (``(rows, cols)`` for one frame), ready for
+            ``TransitionModel.from_grid``.
+
+        Raises:
+            RuntimeError: not fitted. ValueError: frames of the wrong shape or dtype.
+        """
+        return self.predict_proba(frames, batch_size).argmax(axis=-1).astype(np.int64)
+
+    def score(self, frames: np.ndarray, grids: np.ndarray) -> dict[str, float]:
+        """Read ``frames`` and score them against the true ``grids``.
+
+        Args:
+            frames: ``(N, H, W, 3)`` uint8 frames (or one ``(H, W, 3)`` frame).
+            grids: their true ``(N, rows, cols)`` classes (or one ``(rows, cols)`` grid).
+
+        Returns:
+            :func:`grid_accuracy`'s ``{"cell_accuracy", "state_accuracy"}``.
+
+        Raises:
+            RuntimeError: not fitted. ValueError: bad frames or grids.
+        """
+        pred = self.predict(frames)
+        if pred.ndim == 2:
+            pred, grids = pred[None], np.asarray(grids)[None]
+        grids = _check_grids(grids, len(pred), int(self.rows), int(self.cols), int(self.num_classes))
+        return grid_accuracy(pred, grids)
+
+    # -- persistence -----------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the hyper-parameters (a JSON string) and the weights to ``path`` with ``torch.save``."""
+        self._check_fitted()
+        blob = {
+            "kind": "GridPerception",
+            "config": json.dumps(self._config()),
+            "frame_shape": list(self.frame_shape_),
+            "state": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},
+        }
+        torch.save(blob, Path(path))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> GridPerception:
+        """Read a perception written by :meth:`save` (``torch.load(..., weights_only=True)``).
+
+        Returns:
+            A fitted :class:`GridPerception` on ``device``.
+
+        Raises:
+            ValueError: an unknown device, or a file that is not a saved GridPerception.
+        """
+        dev = torch_device(device)
+        blob = torch.load(Path(path), map_location="cpu", weights_only=True)
+        if not isinstance(blob, dict) or blob.get("kind") != "GridPerception" or "state" not in blob:
+            raise ValueError(f"path {str(path)!r} does not hold a saved GridPerception")
+        perception = cls(**json.loads(blob["config"]), device=device)
+        perception._check_params()
+        net = perception._build()
+        net.load_state_dict(blob["state"])
+        perception.net_ = net.to(dev).eval()
+        perception.device_ = dev
+        perception.frame_shape_ = tuple(int(v) for v in blob["frame_shape"])
+        return perception
+
+
+# ============================================================================ data from an env
+
+
+def collect_labelled_frames(
+    env: Any,
+    n: int,
+    seed: int = 0,
+    *,
+    steps_per_episode: int | None = 16,
+    env_kwargs: dict[str, Any] | None = None,
+    **reset_options: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` labelled frames from a grid-world env by playing random legal actions.
+
+    The env is reset (``seed`` on the first reset, ``options=reset_options``), then stepped
+    with actions drawn uniformly among the legal ones (``info["action_mask"]`` when there
+    is one, else ``env.action_space``), with a ``numpy`` generator seeded by ``seed``.
+    Every observation, the reset one included, is a frame; its label is
+    ``env.unwrapped.model.to_grid(info["state"])`` (the model read after each reset, as an env
+    may build one per level). The env is reset when the episode ends
+    or after ``steps_per_episode`` steps (a fresh level, a fresh scramble: more varied frames).
+
+    Args:
+        env: a gymnasium env id (e.g. ``"hybrid/SlidingPuzzle-v0"``; :mod:`tasks.envs` is
+            imported so that its ids are registered) or an env instance, whose observations
+            are ``(H, W, 3)`` uint8 frames and whose ``info`` holds ``"state"``.
+        n: frames to draw (>= 1).
+        seed: seeds the first reset and the action choices.
+        steps_per_episode: steps before a reset (``None``: only when the episode ends).
+        env_kwargs: keyword arguments of ``gymnasium.make`` when ``env`` is an id.
+        **reset_options: passed to ``env.reset(options=...)``.
+
+    Returns:
+        ``(frames, grids)``: uint8 ``(n, H, W, 3)`` and int64 ``(n, rows, cols)``.
+
+    Raises:
+        ValueError: a bad ``n`` or ``steps_per_episode``, an env without ``info["state"]``, a
+            model without ``to_grid``, or observations that are not RGB frames.
+    """
+    import gymnasium as gym
+
+    if not _is_int(n) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if steps_per_episode is not None and (not _is_int(steps_per_episode) or steps_per_episode < 1):
+        raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
+    owned = isinstance(env, str)
+    if owned:
+        import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+
+        env = gym.make(env, **(env_kwargs or {}))
+    elif env_kwargs:
+        raise ValueError("env_kwargs only apply when env is an id, not an env instance")
+    try:
+        rng = np.random.default_rng(seed)
+        env.action_space.seed(int(rng.integers(2**31)))
+        frames: list[np.ndarray] = []
+        grids: list[np.ndarray] = []
+
+        def record(obs: Any, info: dict) -> None:
+            frame = np.asarray(obs)
+            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+                raise ValueError(f"observations must be (H, W, 3) uint8 frames, got {frame.dtype} {frame.shape}")
+            if "state" not in info:
+                raise ValueError('the env must report its symbolic state in info["state"]')
+            model = getattr(env.unwrapped, "model", None)  # read after each reset: a Sokoban level has its own
+            if model is None or not hasattr(model, "to_grid"):
+                raise ValueError("env.unwrapped.model must be a TransitionModel with to_grid()")
+            frames.append(frame.copy())
+            grids.append(np.asarray(model.to_grid(info["state"]), dtype=np.int64))
+
+        obs, info = env.reset(seed=int(seed), options=reset_options or None)
+        record(obs, info)
+        steps = 0
+        while len(frames) < n:
+            mask = info.get("action_mask")
+            if mask is not None and np.any(mask):
+                action = int(rng.choice(np.flatnonzero(np.asarray(mask))))
+            else:
+                action = int(env.action_space.sample())
+            obs, _, terminated, truncated, info = env.step(action)
+            steps += 1
+            record(obs, info)
+            if len(frames) < n and (terminated or truncated or (steps_per_episode and steps >= steps_per_episode)):
+                obs, info = env.reset(options=reset_options or None)
+                record(obs, info)
+                steps = 0
+    finally:
+        if owned:
+            env.close()
+    return np.stack(frames[:n]), np.stack(grids[:n])
