@@ -1,1 +1,15 @@
-"""Tree search: MCTS (UCT, PUCT, Gumbel) and best-first search (planning pillar)."""
+"""Tree search for the planning pillar: pure Python and numpy, no torch.
+
+- :mod:`symbolic.planning.mcts`: Monte Carlo tree search (UCT with rollouts, PUCT, Gumbel
+  root selection, masking, tree reuse, batched evaluators);
+- :mod:`symbolic.planning.best_first`: A*, weighted A* and greedy best-first search over
+  any :class:`~tasks.envs.model.TransitionModel`;
+- :mod:`symbolic.planning.levin`: policy-guided Levin tree search (LevinTS);
+- :mod:`symbolic.planning.sokoban`: the push-level Sokoban solver (dead squares, freeze
+  deadlocks, PI-corral pruning, matching lower bound);
+- :mod:`symbolic.planning.puzzles`: the sliding-tile heuristic (Manhattan + linear
+  conflicts) and Lights Out solved exactly over GF(2).
+
+Each module exports its own names (``mcts.SearchResult`` and ``best_first.SearchResult``
+are different records: import them from their modules).
+"""
