@@ -1,4 +1,4 @@
-"""The ``hybrid`` command: list, compare, report.
+"""The ``hybrid`` command: list, compare, report, reproduce, plan.
 
 Bad input prints one line, ``hybrid: error: ...``, and exits with status 2.
 """
@@ -100,6 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
     nsvqa.add_argument("--out", default="results/ns-vqa", help="output folder (default results/ns-vqa)")
     nsvqa.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    mcts = papers.add_parser("mcts", help="MCTS vs OpenSpiel, puzzles from pixels, PPO/DQN, AlphaZero (planning)")
+    mcts.add_argument("--quick", action="store_true", help="small settings: under 10 minutes on 2 CPU cores")
+    mcts.add_argument("--no-deep", action="store_true", help="skip the PPO/DQN baselines")
+    mcts.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
+    mcts.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the networks train")
+    mcts.add_argument("--out", default="results/mcts", help="output folder (default results/mcts)")
+    mcts.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    plan = sub.add_parser("plan", help="solve every level of a Sokoban level file, from symbols or from pixels")
+    plan.add_argument("--env", default="hybrid/Sokoban-v0", help="the env whose levels these are (hybrid/Sokoban-v0)")
+    plan.add_argument("--levels", required=True, help="level file in the standard text format (XSB or Boxoban)")
+    plan.add_argument("--from-pixels", action="store_true",
+                      help="read each level from its rendered frame with a perception net trained on generated levels")
+    plan.add_argument("--time-limit-s", type=float, default=10.0, help="seconds per level, perception included (10)")
+    plan.add_argument("--out", default=None, help="folder for results.jsonl and summary.json (default: none)")
+    plan.add_argument("--seed", type=int, default=0, help="seed of the perception's frames and training (default 0)")
+    plan.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the perception net runs")
+    plan.add_argument("--perception-frames", type=_positive("--perception-frames"), default=500,
+                      help="labelled frames of generated levels the perception trains on (default 500)")
+    plan.add_argument("--cache-dir", default=None, help="perception cache (default ~/.cache/hybrid/perception)")
+    plan.add_argument("--no-progress", action="store_true", help="no progress bars")
+
     rep = sub.add_parser("report", help="redraw the report from a results store alone")
     rep.add_argument("store", help="the results .db file")
     rep.add_argument("--out", default=None, help="output folder (default: the store's folder)")
@@ -183,11 +205,61 @@ def _cmd_reproduce_ns_vqa(args) -> int:
     return 0
 
 
+def _cmd_reproduce_mcts(args) -> int:
+    from hybrid.evaluate.meter import resolve_device
+    from hybrid.planning.reproduce import reproduce_mcts
+
+    out = Path(args.out)
+    _check_writable(out)
+    try:
+        summary = reproduce_mcts(out, quick=args.quick, seed=args.seed, device=resolve_device(args.device),
+                                 progress=not args.no_progress, deep=not args.no_deep)
+    except KeyboardInterrupt:
+        print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return 130
+    for name, t in summary["targets"].items():
+        print(f"{name:14s} {t['target']:24s} {'met' if t['met'] else 'NOT met'} ({t['value']:.4g})")
+    print(f"table: {out / 'mcts.md'}\nsummary: {out / 'summary.json'}")
+    return 0
+
+
+def _cmd_plan(args) -> int:
+    from hybrid.evaluate.meter import resolve_device
+    from hybrid.planning.plan import PLAN_ENVS, plan_levels
+
+    if args.env not in PLAN_ENVS:
+        raise ValueError(f"--env {args.env!r} is not supported; hybrid plan solves level files of: "
+                         f"{', '.join(PLAN_ENVS)}")
+    levels = Path(args.levels)
+    if not levels.exists():
+        raise ValueError(f"--levels: no such file or folder: {str(levels)!r}")
+    if not args.time_limit_s > 0:
+        raise ValueError(f"--time-limit-s must be > 0, got {args.time_limit_s}")
+    if args.out is not None:
+        _check_writable(Path(args.out))
+    try:
+        summary = plan_levels(levels, from_pixels=args.from_pixels, time_limit_s=args.time_limit_s, out=args.out,
+                              perception_frames=args.perception_frames, seed=args.seed, cache_dir=args.cache_dir,
+                              progress=not args.no_progress, env_id=args.env, device=resolve_device(args.device))
+    except KeyboardInterrupt:
+        where = f"; solved levels are stored in {Path(args.out) / 'results.jsonl'}" if args.out else ""
+        print(f"hybrid: interrupted{where}; rerun the same command to resume", file=sys.stderr)
+        return 130
+    median = summary["median_seconds"]
+    print(f"solved {summary['solved']}/{summary['total']} levels ({summary['solved_rate']:.2%}) "
+          f"{'from pixels' if args.from_pixels else 'from symbols'}, median {median:.3f} s per level"
+          + (f"; summary: {Path(args.out) / 'summary.json'}" if args.out else ""))
+    return 0
+
+
 def _cmd_reproduce(args) -> int:
     from hybrid.regression.reproduce import reproduce_ai_feynman
 
     if args.paper == "ns-vqa":
         return _cmd_reproduce_ns_vqa(args)
+    if args.paper == "mcts":
+        return _cmd_reproduce_mcts(args)
 
     out = Path(args.out)
     _check_writable(out)
@@ -246,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             return _cmd_compare(args)
         if args.command == "reproduce":
             return _cmd_reproduce(args)
+        if args.command == "plan":
+            return _cmd_plan(args)
         return _cmd_report(args)
     except (_UsageError, ValueError, StoreError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

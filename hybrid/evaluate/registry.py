@@ -18,7 +18,7 @@ from typing import Any
 
 from hybrid.evaluate.protocols import FAMILIES, Method, Task
 
-BUILTIN_MODULES = ("hybrid.regression.register", "hybrid.vqa.register")
+BUILTIN_MODULES = ("hybrid.regression.register", "hybrid.vqa.register", "hybrid.planning.register")
 
 
 @dataclass(frozen=True)

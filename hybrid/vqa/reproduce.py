@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.evaluate.stages import StageStore
 from hybrid.vqa.data import VQAData, make_vqa_data
 from hybrid.vqa.nsvqa import NSVQA, program_tokens
 from hybrid.vqa.task import QUESTIONS_PER_SCENE, accuracy_by_type
@@ -65,22 +66,6 @@ def _settings(quick: bool) -> dict[str, Any]:
         "scene_parser": {},
         "question_parser": {},
     }
-
-
-class _Stages:
-    """A folder of finished stages: ``run(name, fn)`` calls ``fn`` once, then reads its JSON."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-
-    def run(self, name: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        path = self.folder / f"{name}.json"
-        if path.is_file():
-            return json.loads(path.read_text())
-        result = fn()
-        path.write_text(json.dumps(result, indent=2))
-        return result
 
 
 def executor_benchmark(n_questions: int, seed: int) -> dict[str, Any]:
@@ -158,7 +143,7 @@ def reproduce_ns_vqa(
     """
     cfg = _settings(quick)
     out = Path(out)
-    stages = _Stages(out / "stages")
+    stages = StageStore(out / "stages")
     log("generating data ...")
     train = make_vqa_data(cfg["train_scenes"], QUESTIONS_PER_SCENE, np.random.default_rng([seed, 0]), split="train")
     test = make_vqa_data(math.ceil(cfg["test_questions"] / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
@@ -238,7 +223,7 @@ def cogent_stage(cfg: dict[str, Any], seed: int, device: str, progress: bool) ->
     return result
 
 
-def _deep_stages(stages: _Stages, cfg, train: VQAData, test: VQAData, seed: int, device: str, progress: bool,
+def _deep_stages(stages: StageStore, cfg, train: VQAData, test: VQAData, seed: int, device: str, progress: bool,
                  log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
     """Train and score each end-to-end baseline at each QA budget (stored stage by stage)."""
     deep_rows: dict[str, dict[str, Any]] = {}

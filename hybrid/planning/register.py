@@ -1,0 +1,86 @@
+"""Registers the planning pillar's tasks and methods with the evaluator.
+
+Tasks (x = what a method learns from: labelled frames for the hybrid, environment steps
+for the deep baselines; y = share of test instances solved from pixels):
+``8-puzzle``, ``lights-out``, ``sokoban`` (see :mod:`hybrid.planning.task`).
+Methods: ``perceive-plan`` (hybrid: perception net -> exact search), ``ppo`` and ``dqn``
+(deep: stable-baselines3 from pixels).
+"""
+
+from __future__ import annotations
+
+from hybrid.evaluate.registry import register_method, register_task
+from hybrid.planning.task import DeepRLPolicy, PerceiveAndSearch, PlanningTask
+
+PLANNING_TASKS = ("8-puzzle", "lights-out", "sokoban")
+
+
+def _task(name: str):
+    def factory(**params) -> PlanningTask:
+        return PlanningTask(**{**params, "name": name})
+
+    factory.__name__ = f"_{name.replace('-', '_')}_task"
+    return factory
+
+
+def _hybrid(task, *, seed: int, device: str, **params) -> PerceiveAndSearch:
+    return PerceiveAndSearch(seed=seed, device=device, **params)
+
+
+def _deep(algo: str):
+    def factory(task, *, seed: int, device: str, **params) -> DeepRLPolicy:
+        return DeepRLPolicy(algo, seed=seed, device=device, **params)
+
+    return factory
+
+
+register_task(
+    "8-puzzle",
+    _task("8-puzzle"),
+    "the 8-puzzle from pixels, 7 and 14 moves from the goal (Latplan): success rate; x = labelled frames "
+    "(hybrid) or environment steps (deep) (not in --quick)",
+    quick_sizes=(50, 500),
+    quick_seeds=1,
+    in_quick=False,
+)
+register_task(
+    "lights-out",
+    _task("lights-out"),
+    "5x5 Lights Out from pixels, random solvable patterns: success rate; x = labelled frames (hybrid) or "
+    "environment steps (deep) (not in --quick)",
+    quick_sizes=(20, 200),
+    quick_seeds=1,
+    in_quick=False,
+)
+register_task(
+    "sokoban",
+    _task("sokoban"),
+    "Sokoban from pixels on Boxoban unfiltered test levels (learning on generated 10x10, 4-box levels): "
+    "success rate; x = labelled frames (hybrid) or environment steps (deep) (not in --quick)",
+    quick_sizes=(50, 500),
+    quick_seeds=1,
+    in_quick=False,
+)
+register_method(
+    "perceive-plan",
+    _hybrid,
+    family="hybrid",
+    tasks=PLANNING_TASKS,
+    description="perception CNN on n labelled frames -> symbolic state -> exact search over the rules "
+    "(A*, GF(2), push-level Sokoban solver)",
+    defaults={"time_limit_s": 10.0},
+)
+register_method(
+    "ppo",
+    _deep("ppo"),
+    family="deep",
+    tasks=PLANNING_TASKS,
+    description="stable-baselines3 PPO, CnnPolicy from pixels, n environment steps",
+)
+register_method(
+    "dqn",
+    _deep("dqn"),
+    family="deep",
+    tasks=PLANNING_TASKS,
+    description="stable-baselines3 DQN, CnnPolicy from pixels, n environment steps",
+)

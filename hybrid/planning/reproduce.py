@@ -1,0 +1,599 @@
+"""``hybrid reproduce mcts``: the planning pillar's table and curves, peers and deep baselines side by side.
+
+Stages, each stored in ``OUT/stages/<name>.json`` as soon as it finishes (rerun the same
+command and finished stages are read back, not redone, unless the settings they depend on
+changed; AlphaZero's training also keeps a checkpoint in ``OUT/stages/alphazero_checkpoint_<hash>/``
+and resumes from it):
+
+1. ``speed``: our MCTS (UCT, one random rollout per leaf) and OpenSpiel's Python
+   ``MCTSBot`` (``RandomRolloutEvaluator``) side by side on tic-tac-toe and Connect Four,
+   the same positions and simulation counts, in one process pinned to one core
+   (:func:`hybrid.planning.openspiel_peer.side_by_side`): simulations per second of each
+   and their ratio (target: ours >= 4x). Without ``pyspiel`` only ours is measured and the
+   stage says why.
+2. ``puzzle_8-puzzle``, ``puzzle_lights-out``, ``puzzle_sokoban``: the hybrid agents from
+   pixels (:mod:`hybrid.planning.puzzles`): the 8-puzzle on Latplan's protocol (instances
+   7 and 14 moves from the goal), Lights Out, and Sokoban on the shipped 1,000 Boxoban
+   unfiltered test levels (``--quick``: a subset): share solved, perception accuracy,
+   seconds per instance and the labelled frames the perception used (its *interactions*).
+3. ``deep_<puzzle>_<algo>_<budget>``: PPO and DQN (stable-baselines3 from pixels,
+   :mod:`neural.planning.rl_baselines`) on Sokoban and Lights Out, trained for budgets that
+   are multiples of the hybrid's interactions (10x and 100x; ``--quick``: 1x and 10x), then
+   scored on test instances: success at each budget, and the interactions each needed to
+   match the hybrid's solved rate (or that it never did within the largest budget tried).
+4. ``alphazero``: AlphaZero-style self-play on Connect Four within a time budget
+   (:func:`hybrid.planning.alphazero.train_alphazero`; 30 minutes, ``--quick`` 2), then a
+   match against plain UCT with random rollouts at the same simulation count: win rate
+   (target >= 80%).
+
+It writes ``summary.json``, ``mcts.md`` (the tables) and two figures:
+``success_vs_interactions.png`` and ``sims_per_s.png``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hybrid.evaluate.stages import StageStore, jsonable
+
+#: The puzzles of stage 2, in order.
+PUZZLES = ("8-puzzle", "lights-out", "sokoban")
+#: The puzzles the deep baselines are trained on (stage 3).
+DEEP_PUZZLES = ("sokoban", "lights-out")
+DEEP_ALGOS = ("ppo", "dqn")
+#: Targets of the issue, checked in the summary.
+TARGETS = {"speed_ratio": 4.0, "8-puzzle": 0.95, "lights-out": 0.95, "sokoban": 0.99, "alphazero_win_rate": 0.8}
+
+
+def _settings(quick: bool) -> dict[str, Any]:
+    """The settings of a full (``quick=False``) or quick run; see the module docstring."""
+    if quick:
+        return {
+            "speed": {"games": ["tic_tac_toe", "connect_four"], "num_simulations": 1000, "repeats": 5},
+            "puzzles": {
+                "8-puzzle": {"n_frames": 500, "instances": 20, "test_frames": 200},
+                "lights-out": {"n_frames": 100, "instances": 100, "test_frames": 200},
+                "sokoban": {"n_frames": 500, "n_levels": 100},
+            },
+            "perception_kwargs": None,
+            "deep": {"multipliers": [1, 10], "max_budget": 5000, "eval_episodes": 20},
+            # smaller iterations than the 30-minute defaults, so that 2 minutes hold several
+            "alphazero": {"max_seconds": 120.0, "match_games": 20, "match_simulations": 50,
+                          "config": {"games_per_iteration": 64, "parallel_games": 32, "train_steps": 60,
+                                     "eval_every": 0}},
+        }
+    return {
+        "speed": {"games": ["tic_tac_toe", "connect_four"], "num_simulations": 1000, "repeats": 5},
+        "puzzles": {
+            "8-puzzle": {"n_frames": 500, "instances": 20, "test_frames": 1000},
+            "lights-out": {"n_frames": 100, "instances": 1000, "test_frames": 1000},
+            "sokoban": {"n_frames": 500, "n_levels": 1000},
+        },
+        "perception_kwargs": None,
+        "deep": {"multipliers": [10, 100], "max_budget": None, "eval_episodes": 100},
+        "alphazero": {"max_seconds": 1800.0, "match_games": 100, "match_simulations": 100, "config": {}},
+    }
+
+
+# ============================================================================ stage 1: speed
+
+
+def speed_stage(games: list[str], num_simulations: int, repeats: int, seed: int) -> dict[str, Any]:
+    """Simulations per second of our MCTS and OpenSpiel's ``MCTSBot``, side by side, per game.
+
+    Args:
+        games: OpenSpiel game names (``"tic_tac_toe"``, ``"connect_four"``).
+        num_simulations: simulations per search, both sides.
+        repeats: searches per side and position.
+        seed: base seed.
+
+    Returns:
+        ``{"games": {game: {"sims_per_s", "openspiel_sims_per_s", "ratio", "ratio_best",
+        "rows"}}, "num_simulations", "repeats", "openspiel": bool, "note"}``: per game, the
+        mean over the measured positions of the median rates (and the rows themselves);
+        without OpenSpiel, ``openspiel_sims_per_s`` and the ratios are None and ``note`` says why.
+    """
+    from dataclasses import asdict
+
+    from hybrid.planning.openspiel_peer import (
+        DEFAULT_POSITIONS,
+        _nothing,
+        one_core,
+        openspiel_available,
+        ours_sims_per_second,
+        side_by_side,
+    )
+
+    out: dict[str, Any] = {"num_simulations": num_simulations, "repeats": repeats, "games": {}}
+    if openspiel_available():
+        rows = side_by_side(games, num_simulations=num_simulations, repeats=repeats, seed=seed)
+        out["openspiel"] = True
+        out["note"] = ("ours: symbolic.planning.mcts UCT, 1 random rollout per leaf; peer: OpenSpiel MCTSBot with "
+                       "RandomRolloutEvaluator(1), solver on; one process pinned to one core, interleaved")
+        for g in games:
+            mine = [r for r in rows if r.game == g]
+            ours = sum(r.ours for r in mine) / len(mine)
+            theirs = sum(r.openspiel for r in mine) / len(mine)
+            best = sum(r.ratio_best for r in mine) / len(mine)
+            out["games"][g] = {"sims_per_s": ours, "openspiel_sims_per_s": theirs, "ratio": ours / theirs,
+                               "ratio_best": best, "rows": [asdict(r) for r in mine]}
+        return out
+    out["openspiel"] = False
+    out["note"] = "OpenSpiel (pyspiel) is not installed (pip install 'hybrid-toolkit[peers]'): only ours was timed"
+    with one_core() if hasattr(os, "sched_setaffinity") else _nothing():
+        for g in games:
+            rates = []
+            for moves in DEFAULT_POSITIONS.get(g, ((),)):
+                per = sorted(ours_sims_per_second(g, num_simulations, moves, seed=seed + 1000 * r)
+                             for r in range(repeats))
+                rates.append(per[len(per) // 2])
+            out["games"][g] = {"sims_per_s": sum(rates) / len(rates), "openspiel_sims_per_s": None, "ratio": None,
+                               "ratio_best": None, "rows": []}
+    return out
+
+
+# ============================================================================ stage 2: puzzles
+
+
+def puzzle_stage(puzzle: str, params: dict[str, Any], seed: int, device: str, progress: bool,
+                 perception_kwargs: dict[str, Any] | None, cache_dir: str | None) -> dict[str, Any]:
+    """Run one puzzle benchmark of :mod:`hybrid.planning.puzzles` and normalise its figures.
+
+    Args:
+        puzzle: ``"8-puzzle"``, ``"lights-out"`` or ``"sokoban"``.
+        params: the benchmark's settings: ``n_frames`` (labelled frames for perception) and
+            ``instances`` / ``test_frames`` (8-puzzle: instances per distance 7 and 14; Lights
+            Out: patterns), or ``n_levels`` (Sokoban: the first ``n_levels`` shipped Boxoban
+            test levels), plus any other keyword argument of the benchmark.
+        seed, device, progress: passed on.
+        perception_kwargs: :class:`~neural.planning.perception.GridPerception` overrides (tests use tiny ones).
+        cache_dir: the perception cache folder.
+
+    Returns:
+        The benchmark's dict, with at least ``solved_rate``, ``perception_accuracy`` (share of
+        frames read entirely right: held-out frames for the 8-puzzle and Lights Out, the
+        levels' own frames for Sokoban), ``interactions`` (labelled frames used),
+        ``median_seconds`` and ``total``.
+    """
+    from hybrid.planning import puzzles
+
+    params = dict(params)
+    common = {"seed": seed, "device": device, "progress": progress, "cache_dir": cache_dir,
+              "perception_kwargs": perception_kwargs}
+    if puzzle == "8-puzzle":
+        result = puzzles.eight_puzzle_benchmark(**params, **common)
+    elif puzzle == "lights-out":
+        result = puzzles.lights_out_benchmark(**params, **common)
+    elif puzzle == "sokoban":
+        from tasks.envs.sokoban import load_boxoban
+
+        n_levels = params.pop("n_levels", None)
+        levels = load_boxoban() if n_levels is None else load_boxoban()[: int(n_levels)]
+        result = puzzles.sokoban_benchmark(levels, **params, **common)
+        result["levels"] = f"Boxoban unfiltered test, first {len(levels)} of the 1,000 shipped levels"
+        result.pop("records", None)  # per-level records: kept small in the stage file
+    else:
+        raise ValueError(f"puzzle must be one of {PUZZLES}, got {puzzle!r}")
+    return _normalise_puzzle(dict(result))
+
+
+def _normalise_puzzle(r: dict[str, Any]) -> dict[str, Any]:
+    """Make sure the keys the summary reads exist (``solved_rate``, ``perception_accuracy``, ``interactions``,
+    ``median_seconds``), whatever shape a benchmark returns."""
+    if "solved_rate" not in r and "solved" in r and "total" in r:
+        r["solved_rate"] = r["solved"] / max(r["total"], 1)
+    p = r.get("perception")
+    if "perception_accuracy" not in r:
+        r["perception_accuracy"] = p.get("state_accuracy") if isinstance(p, dict) else r.get("state_accuracy")
+    if r.get("interactions") is None and isinstance(p, dict):
+        r["interactions"] = p.get("interactions")
+    if r.get("median_seconds") is None and isinstance(r.get("distances"), dict):
+        seconds = sorted(x for d in r["distances"].values() for x in d.get("seconds", []))
+        r["median_seconds"] = seconds[len(seconds) // 2] if seconds else None
+        r["max_seconds"] = seconds[-1] if seconds else None
+    for d in (r.get("distances") or {}).values():  # per-instance records: kept small in the stage file
+        if isinstance(d, dict):
+            d.pop("instances", None)
+    r.pop("instances", None)
+    return r
+
+
+# ============================================================================ stage 3: deep baselines
+
+
+def deep_env(puzzle: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """``(env id, training kwargs, evaluation kwargs)`` of the deep baselines on a puzzle.
+
+    Sokoban: trained on generated 10 x 10, 4-box levels and scored on the shipped Boxoban
+    test levels (a level drawn per episode), Boxoban's 120-step limit; Lights Out: 5 x 5
+    random solvable patterns for both.
+    """
+    if puzzle == "sokoban":
+        from tasks.envs.sokoban import boxoban_path
+
+        return ("hybrid/Sokoban-v0", {"dim": (10, 10), "num_boxes": 4},
+                {"level_file": str(boxoban_path()), "max_steps": 120})
+    if puzzle == "lights-out":
+        return "hybrid/LightsOut-v0", {"size": 5}, {"size": 5}
+    raise ValueError(f"puzzle must be one of {DEEP_PUZZLES}, got {puzzle!r}")
+
+
+def deep_stage(puzzle: str, algo: str, budget: int, eval_episodes: int, seed: int, device: str) -> dict[str, Any]:
+    """Train one deep baseline for ``budget`` environment steps and score its success.
+
+    Returns:
+        ``{"puzzle", "algo", "budget", "interactions" (steps actually taken), "success_rate",
+        "eval_episodes", "train_seconds", "eval_seconds"}``.
+    """
+    from hybrid.planning.task import sb3_budget_kwargs
+    from neural.planning.rl_baselines import evaluate_success, interactions_used, train_sb3
+
+    env_id, train_kwargs, eval_kwargs = deep_env(puzzle)
+    n_envs, algo_kwargs = sb3_budget_kwargs(algo, budget)
+    t0 = time.perf_counter()
+    model = train_sb3(algo, env_id, int(budget), seed=seed, env_kwargs=train_kwargs, device=device, n_envs=n_envs,
+                      algo_kwargs=algo_kwargs)
+    t1 = time.perf_counter()
+    rate = evaluate_success(model, env_id, n_episodes=int(eval_episodes), seed=seed + 99991, env_kwargs=eval_kwargs)
+    return {"puzzle": puzzle, "algo": algo, "budget": int(budget), "interactions": interactions_used(model),
+            "success_rate": float(rate), "eval_episodes": int(eval_episodes), "train_seconds": t1 - t0,
+            "eval_seconds": time.perf_counter() - t1}
+
+
+def deep_budgets(hybrid_interactions: int, multipliers: list[int], max_budget: int | None) -> list[int]:
+    """The deep baselines' budgets: ``multiplier x`` the hybrid's interactions, capped at ``max_budget``, distinct."""
+    budgets = []
+    for m in multipliers:
+        b = int(m) * max(int(hybrid_interactions), 1)
+        if max_budget is not None:
+            b = min(b, int(max_budget))
+        if b not in budgets:
+            budgets.append(b)
+    return budgets
+
+
+def interactions_to_match(success: dict[int, float], target: float) -> int | None:
+    """The smallest budget whose success is at least ``target`` (None: never within the budgets tried)."""
+    for b in sorted(success):
+        if success[b] >= target:
+            return int(b)
+    return None
+
+
+# ============================================================================ stage 4: AlphaZero
+
+
+def alphazero_stage(params: dict[str, Any], seed: int, device: str, progress: bool, checkpoint_dir: Path,
+                    log: Callable[[str], None]) -> dict[str, Any]:
+    """Train AlphaZero on Connect Four within ``params["max_seconds"]``, then play it against rollout MCTS.
+
+    Args:
+        params: ``max_seconds``, ``match_games``, ``match_simulations`` and ``config``
+            (overrides of :class:`~hybrid.planning.alphazero.AlphaZeroConfig`).
+        seed, device, progress: passed on.
+        checkpoint_dir: training resumes from here after an interruption.
+        log: one line per training iteration.
+
+    Returns:
+        ``{"win_rate" (wins / games), "score" ((wins + draws / 2) / games), "wins", "draws",
+        "losses", "games", "simulations", "train_seconds", "iterations", "selfplay_games",
+        "positions", "match_seconds", "config"}``.
+    """
+    from dataclasses import asdict
+
+    from hybrid.planning.alphazero import (
+        AlphaZeroAgent,
+        AlphaZeroConfig,
+        RolloutMCTSAgent,
+        play_match,
+        train_alphazero,
+    )
+    from tasks.envs.connect_four import ConnectFourModel
+
+    model = ConnectFourModel()
+    config = AlphaZeroConfig(**{"seed": seed, "device": device, **params.get("config", {})})
+    result = train_alphazero(model, config, max_seconds=float(params["max_seconds"]), progress=progress,
+                             checkpoint_dir=checkpoint_dir, log=log)
+    sims = int(params["match_simulations"])
+    t0 = time.perf_counter()
+    match = play_match(AlphaZeroAgent(result.net, model, sims, selection=config.selection),
+                       RolloutMCTSAgent(model, sims), model, int(params["match_games"]), seed=seed + 12345,
+                       parallel_games=min(25, int(params["match_games"])))
+    return {
+        "win_rate": match["wins"] / match["games"],
+        "score": match["score"],
+        "wins": match["wins"],
+        "draws": match["draws"],
+        "losses": match["losses"],
+        "games": match["games"],
+        "as_first": match["as_first"],
+        "as_second": match["as_second"],
+        "simulations": sims,
+        "train_seconds": result.seconds,
+        "max_seconds": float(params["max_seconds"]),
+        "iterations": len(result.history),
+        "selfplay_games": result.games,
+        "positions": result.positions,
+        "match_seconds": time.perf_counter() - t0,
+        "config": asdict(config),
+    }
+
+
+# ============================================================================ the whole run
+
+
+def reproduce_mcts(
+    out: str | os.PathLike,
+    quick: bool = False,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    *,
+    deep: bool = True,
+    settings: dict[str, Any] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Run every stage (see the module docstring) and write the report.
+
+    Args:
+        out: output folder (``stages/``, ``summary.json``, ``mcts.md``, the PNG figures).
+        quick: the small settings (under 10 minutes on 2 cores) instead of the full ones.
+        seed: seed of every stage.
+        device: where the networks train (``"cpu"``, ``"cuda"``; resolved by the caller).
+        progress: tqdm bars.
+        log: where one-line progress messages go.
+        deep: run the PPO/DQN stage (``--no-deep`` skips it).
+        settings: replaces the settings of :func:`_settings` (tests use tiny ones); keys as there.
+        cache_dir: the perception cache (default ``OUT/perception_cache``).
+
+    Returns:
+        The summary written to ``summary.json``: ``sims_per_s`` and ``openspiel_sims_per_s``
+        per game, ``speed_ratio``, ``solved_rate`` / ``perception_accuracy`` / ``interactions``
+        per puzzle, ``deep`` (per puzzle and algorithm: ``success`` per budget,
+        ``interactions_to_match``), ``alphazero``, ``targets`` (each target and whether it
+        was met), ``settings``, ``machine``, ``stage_seconds`` and ``stages_computed`` (the
+        stages run now rather than read back from ``OUT/stages``).
+    """
+    from hybrid.planning.plan import machine_info
+
+    cfg = settings if settings is not None else _settings(quick)
+    out = Path(out)
+    stages = StageStore(out / "stages")
+    cache = str(cache_dir) if cache_dir is not None else str(out / "perception_cache")
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], dict[str, Any]], key: Any) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        result = stages.run(name, fn, {"seed": seed, **key})
+        timings[name] = round(time.perf_counter() - t0, 3)
+        return result
+
+    sp = cfg["speed"]
+    speed = timed("speed", lambda: speed_stage(list(sp["games"]), int(sp["num_simulations"]), int(sp["repeats"]),
+                                                seed), sp)
+    for g, row in speed["games"].items():
+        peer = row["openspiel_sims_per_s"]
+        log(f"speed {g}: ours {row['sims_per_s']:.0f} sims/s" + (
+            f", OpenSpiel {peer:.0f} sims/s, ratio {row['ratio']:.2f}" if peer else f" ({speed['note']})"))
+
+    puzzles: dict[str, dict[str, Any]] = {}
+    for name in PUZZLES:
+        if name not in cfg["puzzles"]:
+            continue
+        params = dict(cfg["puzzles"][name])
+        puzzles[name] = timed(f"puzzle_{name}", lambda name=name, params=params: puzzle_stage(
+            name, params, seed, device, progress, cfg.get("perception_kwargs"), cache),
+            {**params, "perception_kwargs": cfg.get("perception_kwargs")})
+        r = puzzles[name]
+        log(f"{name}: solved {r['solved_rate']:.2%}, perception {_pct(r.get('perception_accuracy'))}, "
+            f"{r.get('interactions')} labelled frames")
+
+    deep_rows: dict[str, dict[str, Any]] = {}
+    if deep:
+        dcfg = cfg["deep"]
+        for name in DEEP_PUZZLES:
+            if name not in puzzles:
+                continue
+            hybrid_n = int(puzzles[name].get("interactions") or 1)
+            target = float(puzzles[name]["solved_rate"])
+            for algo in DEEP_ALGOS:
+                rows = {}
+                for budget in deep_budgets(hybrid_n, list(dcfg["multipliers"]), dcfg.get("max_budget")):
+                    rows[budget] = timed(f"deep_{name}_{algo}_{budget}", lambda name=name, algo=algo, budget=budget:
+                                         deep_stage(name, algo, budget, int(dcfg["eval_episodes"]), seed, device),
+                                         {"eval_episodes": int(dcfg["eval_episodes"])})
+                    log(f"{algo} on {name}, {budget} steps: success {rows[budget]['success_rate']:.2%} "
+                        f"({rows[budget]['train_seconds']:.0f} s)")
+                success = {b: r["success_rate"] for b, r in rows.items()}
+                reach = interactions_to_match(success, target)
+                largest = max(success)
+                deep_rows.setdefault(name, {})[algo] = {
+                    "success": {str(b): s for b, s in success.items()},
+                    "interactions": {str(b): r["interactions"] for b, r in rows.items()},
+                    "multiple_of_hybrid": {str(b): b / hybrid_n for b in success},
+                    "train_seconds": {str(b): r["train_seconds"] for b, r in rows.items()},
+                    "eval_episodes": int(dcfg["eval_episodes"]),
+                    "hybrid_interactions": hybrid_n,
+                    "hybrid_solved_rate": target,
+                    "interactions_to_match": reach,
+                    "match_note": (f"matches the hybrid ({target:.2%}) at {reach} steps ({reach / hybrid_n:g}x its "
+                                   "interactions)" if reach is not None else
+                                   f"never within the largest budget tried ({largest} steps, "
+                                   f"{largest / hybrid_n:g}x the hybrid's interactions)"),
+                }
+
+    az: dict[str, Any] | None = None
+    if cfg.get("alphazero"):
+        az_key = hashlib.sha256(json.dumps({"seed": seed, **cfg["alphazero"]}, sort_keys=True).encode()).hexdigest()
+        az = timed("alphazero", lambda: alphazero_stage(cfg["alphazero"], seed, device, progress,
+                                                         out / "stages" / f"alphazero_checkpoint_{az_key[:12]}", log),
+                   cfg["alphazero"])
+        log(f"AlphaZero (Connect Four, {az['train_seconds']:.0f} s of training): wins {az['wins']}/{az['games']} "
+            f"vs rollout MCTS at {az['simulations']} simulations")
+
+    summary = _summary(cfg, quick, speed, puzzles, deep_rows, az, timings, machine_info())
+    summary["stages_computed"] = list(stages.computed)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=jsonable))
+    _write_table(out / "mcts.md", summary)
+    try:
+        _write_figures(out, summary)
+    except ImportError as err:  # pragma: no cover - matplotlib is a dependency
+        log(f"figures skipped: {err}")
+    return summary
+
+
+def _summary(cfg, quick, speed, puzzles, deep_rows, az, timings, machine) -> dict[str, Any]:
+    games = speed["games"]
+    targets: dict[str, Any] = {}
+    for g, row in games.items():
+        if row["ratio"] is not None:
+            targets[f"speed_{g}"] = {"target": f">= {TARGETS['speed_ratio']:g}x OpenSpiel", "value": row["ratio"],
+                                     "met": row["ratio"] >= TARGETS["speed_ratio"]}
+    for name, r in puzzles.items():
+        targets[name] = {"target": f">= {TARGETS[name]:.0%} solved", "value": r["solved_rate"],
+                         "met": r["solved_rate"] >= TARGETS[name]}
+    if az is not None:
+        targets["alphazero"] = {"target": f">= {TARGETS['alphazero_win_rate']:.0%} wins", "value": az["win_rate"],
+                                "met": az["win_rate"] >= TARGETS["alphazero_win_rate"]}
+    return {
+        "settings": {"quick": quick, **cfg},
+        "sims_per_s": {g: r["sims_per_s"] for g, r in games.items()},
+        "openspiel_sims_per_s": {g: r["openspiel_sims_per_s"] for g, r in games.items()},
+        "speed_ratio": {g: r["ratio"] for g, r in games.items()},
+        "speed": speed,
+        "solved_rate": {n: r["solved_rate"] for n, r in puzzles.items()},
+        "perception_accuracy": {n: r.get("perception_accuracy") for n, r in puzzles.items()},
+        "interactions": {n: r.get("interactions") for n, r in puzzles.items()},
+        "median_seconds": {n: r.get("median_seconds") for n, r in puzzles.items()},
+        "puzzles": puzzles,
+        "deep": deep_rows,
+        "alphazero": az,
+        "targets": targets,
+        "stage_seconds": timings,
+        "machine": machine,
+    }
+
+
+# ============================================================================ report
+
+
+def _pct(x: Any) -> str:
+    return f"{100 * x:.2f}%" if isinstance(x, (int, float)) and x == x else "—"
+
+
+def _num(x: Any, fmt: str = ".0f") -> str:
+    return format(x, fmt) if isinstance(x, (int, float)) and x == x and not math.isinf(x) else "—"
+
+
+def _write_table(path: Path, s: dict[str, Any]) -> None:
+    """``mcts.md``: speed, puzzles, deep baselines, AlphaZero, targets."""
+    lines = ["# MCTS and perception-to-search planning", ""]
+    sp = s["speed"]
+    lines += [f"## Search speed ({sp['num_simulations']} simulations per search, {sp['repeats']} repeats, one core)",
+              "", sp["note"], "",
+              "| game | ours sims/s | OpenSpiel sims/s | ratio (medians) | ratio (best runs) |",
+              "|---|---|---|---|---|"]
+    for g, r in sp["games"].items():
+        lines.append(f"| {g} | {_num(r['sims_per_s'])} | {_num(r['openspiel_sims_per_s'])} | "
+                     f"{_num(r['ratio'], '.2f')} | {_num(r['ratio_best'], '.2f')} |")
+    lines += ["", "## Puzzles from pixels (hybrid: perception -> search)", "",
+              "| puzzle | instances | solved | perception (states read right) | labelled frames | median s |",
+              "|---|---|---|---|---|---|"]
+    for n, r in s["puzzles"].items():
+        total = r.get("total", r.get("instances", "—"))
+        lines.append(f"| {n} | {total} | {_pct(r['solved_rate'])} | {_pct(r.get('perception_accuracy'))} | "
+                     f"{r.get('interactions', '—')} | {_num(r.get('median_seconds'), '.3f')} |")
+        for d, v in (r.get("distances") or {}).items():
+            lines.append(f"| {n}, {d} moves from the goal | {v.get('total', '—')} | {_pct(v.get('solved_rate'))} "
+                         f"| | | {_num(v.get('median_seconds'), '.3f')} |")
+    if s["deep"]:
+        lines += ["", "## Deep RL baselines (stable-baselines3, from pixels)", "",
+                  "| puzzle | algorithm | env steps | x hybrid's interactions | success | train s |",
+                  "|---|---|---|---|---|---|"]
+        for n, per in s["deep"].items():
+            first = next(iter(per.values()))
+            lines.append(f"| {n} | hybrid | {first['hybrid_interactions']} labelled frames | 1 | "
+                         f"{_pct(first['hybrid_solved_rate'])} | |")
+            for algo, d in per.items():
+                for b, rate in d["success"].items():
+                    lines.append(f"| {n} | {algo} | {b} | {d['multiple_of_hybrid'][b]:g} | {_pct(rate)} | "
+                                 f"{_num(d['train_seconds'][b])} |")
+        lines.append("")
+        for n, per in s["deep"].items():
+            for algo, d in per.items():
+                lines.append(f"- {algo} on {n}: {d['match_note']}.")
+    az = s["alphazero"]
+    if az is not None:
+        lines += ["", "## AlphaZero-style self-play, Connect Four", "",
+                  f"Trained {az['train_seconds']:.0f} s ({az['iterations']} iterations, {az['selfplay_games']} "
+                  f"self-play games), then {az['games']} games against UCT with random rollouts, both at "
+                  f"{az['simulations']} simulations per move: {az['wins']} wins, {az['draws']} draws, "
+                  f"{az['losses']} losses (win rate {_pct(az['win_rate'])}).", ""]
+    lines += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for name, t in s["targets"].items():
+        value = t["value"]
+        shown = f"{value:.2f}x" if name.startswith("speed") else _pct(value)
+        lines.append(f"| {name}: {t['target']} | {shown} | {'yes' if t['met'] else 'no'} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _write_figures(out: Path, s: dict[str, Any]) -> None:
+    """``success_vs_interactions.png`` (hybrid point vs PPO/DQN curves) and ``sims_per_s.png`` (bars)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    names = [n for n in DEEP_PUZZLES if n in s["puzzles"]]
+    if names:
+        fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+        for ax, n in zip(axes[0], names, strict=True):
+            r = s["puzzles"][n]
+            if r.get("interactions"):
+                ax.scatter([r["interactions"]], [r["solved_rate"]], marker="*", s=200, color="C3", zorder=3,
+                           label="hybrid (labelled frames)")
+            styles = (("o", "-"), ("s", "--"))
+            for k, (algo, d) in enumerate(s["deep"].get(n, {}).items()):
+                xs = sorted(int(b) for b in d["success"])
+                marker, line = styles[k % len(styles)]
+                ax.plot(xs, [d["success"][str(b)] for b in xs], marker=marker, linestyle=line, color=f"C{k}",
+                        markersize=8 - 3 * k, label=f"{algo} (env steps)")
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.set_ylim(-0.03, 1.03)
+            ax.set_xlabel("environment interactions used for learning")
+            ax.set_ylabel("success rate")
+            ax.set_title(n)
+            ax.grid(alpha=0.3)
+            ax.legend(loc="best", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "success_vs_interactions.png", dpi=120)
+        plt.close(fig)
+
+    games = list(s["sims_per_s"])
+    if games:
+        fig, ax = plt.subplots(figsize=(5, 4))
+        xs = range(len(games))
+        ax.bar([x - 0.2 for x in xs], [s["sims_per_s"][g] for g in games], 0.4, label="ours")
+        peer = [s["openspiel_sims_per_s"][g] or 0.0 for g in games]
+        ax.bar([x + 0.2 for x in xs], peer, 0.4, label="OpenSpiel MCTSBot")
+        for x, g in zip(xs, games, strict=True):
+            ratio = s["speed_ratio"].get(g)
+            if ratio:
+                ax.annotate(f"{ratio:.1f}x", (x - 0.2, s["sims_per_s"][g]), ha="center", va="bottom")
+        ax.set_xticks(list(xs), games)
+        ax.set_ylabel("simulations per second (one core)")
+        ax.legend()
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        fig.savefig(out / "sims_per_s.png", dpi=120)
+        plt.close(fig)

@@ -1,0 +1,117 @@
+"""``hybrid reproduce mcts`` end to end on tiny settings: every stage, the summary, the report, resuming."""
+
+import json
+
+import pytest
+import torch
+
+from hybrid.planning import reproduce
+from hybrid.planning.reproduce import deep_budgets, interactions_to_match, reproduce_mcts
+
+TINY = {
+    "speed": {"games": ["tic_tac_toe", "connect_four"], "num_simulations": 20, "repeats": 1},
+    "puzzles": {
+        "8-puzzle": {"n_frames": 20, "instances": 2, "test_frames": 5},
+        "lights-out": {"n_frames": 10, "instances": 3, "test_frames": 5},
+        "sokoban": {"n_frames": 10, "n_levels": 2},
+    },
+    "perception_kwargs": {"epochs": 1},
+    "deep": {"multipliers": [1, 2], "max_budget": 32, "eval_episodes": 1},
+    "alphazero": {
+        "max_seconds": 2,
+        "match_games": 2,
+        "match_simulations": 4,
+        "config": {"num_simulations": 4, "games_per_iteration": 2, "parallel_games": 2, "batch_size": 16,
+                   "train_steps": 1, "channels": 4, "blocks": 1, "eval_every": 0},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("mcts")
+    lines: list[str] = []
+    summary = reproduce_mcts(out, settings=TINY, progress=False, log=lines.append)
+    return out, summary, lines
+
+
+def test_summary_holds_every_stage(tiny_run):
+    out, summary, _ = tiny_run
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert on_disk["solved_rate"] == summary["solved_rate"]
+    for game in ("tic_tac_toe", "connect_four"):
+        assert summary["sims_per_s"][game] > 0
+        assert (summary["openspiel_sims_per_s"][game] or 0) >= 0  # None only without pyspiel
+    assert set(summary["solved_rate"]) == {"8-puzzle", "lights-out", "sokoban"}
+    assert all(0.0 <= r <= 1.0 for r in summary["solved_rate"].values())
+    assert summary["interactions"] == {"8-puzzle": 20, "lights-out": 10, "sokoban": 10}
+    for puzzle in ("sokoban", "lights-out"):
+        hybrid_n = summary["interactions"][puzzle]
+        for algo in ("ppo", "dqn"):
+            d = summary["deep"][puzzle][algo]
+            assert set(d["success"]) == {str(hybrid_n), str(2 * hybrid_n)}  # 1x and 2x the hybrid's frames
+            assert all(0.0 <= s <= 1.0 for s in d["success"].values())
+            assert d["hybrid_interactions"] == hybrid_n
+            assert "match_note" in d
+    az = summary["alphazero"]
+    assert az["games"] == 2 and az["wins"] + az["draws"] + az["losses"] == 2
+    assert 0.0 <= az["win_rate"] <= 1.0
+    assert {"8-puzzle", "lights-out", "sokoban", "alphazero"} <= set(summary["targets"])
+
+
+def test_report_files_are_written(tiny_run):
+    out, summary, lines = tiny_run
+    table = (out / "mcts.md").read_text()
+    assert "## Search speed" in table and "| sokoban |" in table and "## AlphaZero" in table
+    for name in ("success_vs_interactions.png", "sims_per_s.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    stage_names = {p.stem for p in (out / "stages").glob("*.json")}
+    assert {"speed", "puzzle_8-puzzle", "puzzle_lights-out", "puzzle_sokoban", "alphazero"} <= stage_names
+    assert sum(n.startswith("deep_") for n in stage_names) == 8  # 2 puzzles x 2 algorithms x 2 budgets
+    assert any(line.startswith("speed tic_tac_toe") for line in lines)
+
+
+def test_rerun_reads_the_stages_back(tiny_run, monkeypatch):
+    out, first, _ = tiny_run
+    assert len(first["stages_computed"]) == 13
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (out / "stages").glob("*.json")}
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a finished stage was recomputed")
+
+    for fn in ("speed_stage", "puzzle_stage", "deep_stage", "alphazero_stage"):
+        monkeypatch.setattr(reproduce, fn, boom)
+    again = reproduce_mcts(out, settings=TINY, progress=False, log=lambda _: None)
+    assert again["stages_computed"] == []
+    assert again["solved_rate"] == first["solved_rate"]
+    assert again["sims_per_s"] == first["sims_per_s"]
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "stages").glob("*.json")} == mtimes
+
+
+def test_changed_settings_rerun_only_that_stage(tiny_run, monkeypatch):
+    out, _, _ = tiny_run
+    calls = []
+    real = reproduce.speed_stage
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reproduce, "speed_stage", counting)
+    settings = {**TINY, "speed": {**TINY["speed"], "games": ["tic_tac_toe"]}}
+    summary = reproduce_mcts(out, settings=settings, progress=False, log=lambda _: None, deep=False)
+    assert summary["stages_computed"] == ["speed"] and len(calls) == 1
+    assert list(summary["sims_per_s"]) == ["tic_tac_toe"]
+    assert summary["deep"] == {}
+
+
+def test_deep_budgets_are_multiples_of_the_hybrid_capped_and_distinct():
+    assert deep_budgets(500, [10, 100], None) == [5000, 50000]
+    assert deep_budgets(500, [1, 10], 3000) == [500, 3000]
+    assert deep_budgets(500, [10, 100], 1000) == [1000]
+
+
+def test_interactions_to_match_is_the_first_budget_reaching_the_hybrid():
+    assert interactions_to_match({100: 0.1, 1000: 0.96, 10000: 0.99}, 0.95) == 1000
+    assert interactions_to_match({100: 0.1, 1000: 0.5}, 0.95) is None
