@@ -849,7 +849,10 @@ class QuestionParser:
             from tqdm.auto import tqdm
 
             it = tqdm(it, desc="REINFORCE", unit="step")
-        self.net_.eval()  # no dropout: sampled and scored by the same distribution
+        # Dropout here is explicit (``ident``: none), so sampled and scored programs come from
+        # the same distribution whatever the module mode; the mode is train() only because
+        # cuDNN's LSTM refuses a backward pass in eval mode.
+        self.net_.train()
         for _ in it:
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
                 break
@@ -886,6 +889,7 @@ class QuestionParser:
             self.rewards_.append(mean_r)
             if self.progress:
                 it.set_postfix(reward=f"{mean_r:.3f}")
+        self.net_.eval()
         return self
 
     # ------------------------------------------------------------------ persistence
