@@ -34,6 +34,11 @@ HARD = """\
 ####################"""
 
 
+# The limit is checked between expansions, so a level may overrun it a little; a loaded CI
+# machine can also deschedule the process. Still far below what a hang would show.
+OVERRUN_S = 0.5
+
+
 @pytest.fixture()
 def level_file(tmp_path):
     path = tmp_path / "levels.txt"
@@ -56,7 +61,7 @@ def test_plan_levels_writes_results_and_summary(level_file, tmp_path):
     assert (summary["solved"], summary["total"]) == (2, 4)
     assert summary["reasons"] == {"solved": 2, "exhausted": 1, "time limit": 1}
     assert summary["time_limit_s"] == 0.3 and summary["from_pixels"] is False and summary["perception"] is None
-    assert summary["median_seconds"] >= 0 and summary["max_seconds"] <= 0.3 + 0.05
+    assert summary["median_seconds"] >= 0 and summary["max_seconds"] <= 0.3 + OVERRUN_S
     assert summary["machine"]["cpu_count"] >= 1 and summary["machine"]["python"]
 
     records = _lines(out / "results.jsonl")
@@ -66,7 +71,7 @@ def test_plan_levels_writes_results_and_summary(level_file, tmp_path):
     assert [r["reason"] for r in records] == ["solved", "solved", "exhausted", "time limit"]
     for r in records:
         assert set(r) >= {"index", "solved", "seconds", "moves", "pushes", "reason", "perception_correct"}
-        assert r["perception_correct"] is None and r["seconds"] <= 0.3 + 0.05
+        assert r["perception_correct"] is None and r["seconds"] <= 0.3 + OVERRUN_S
     # the solutions are in LURD notation and solve their levels
     assert records[0]["solution"] == "R" and records[0]["moves"] == 1 and records[0]["pushes"] == 1
     model = SokobanModel(parse_level(SOLVABLE_2))
