@@ -34,9 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from hybrid.evaluate.protocols import MetricSpec
-
-#: Keys of ``info`` read, in order, to decide whether an episode that ended succeeded.
-SUCCESS_KEYS = ("is_success", "solved", "success")
+from tasks.envs.grid_env import episode_succeeded
 
 
 @dataclass(frozen=True)
@@ -102,21 +100,6 @@ class PlanningMethod(Protocol):
     def act(self, frame: np.ndarray) -> int | None:  # pragma: no cover - protocol
         """The action to take on seeing ``frame``."""
         ...
-
-
-def episode_succeeded(terminated: bool, info: dict[str, Any], reward: float = 0.0) -> bool:
-    """Whether an episode whose last step returned ``terminated`` and ``info`` was solved.
-
-    The first of ``info["is_success"]``, ``info["solved"]``, ``info["success"]`` the env
-    reports decides; an env that reports none succeeds on a positive final reward. An
-    episode that did not terminate (truncated, or cut at the step limit) failed.
-    """
-    if not terminated:
-        return False
-    for key in SUCCESS_KEYS:
-        if key in info:
-            return bool(info[key])
-    return float(reward) > 0
 
 
 def play_episodes(method: Any, test: PlanningTestSet, *, progress: bool = False) -> dict[str, Any]:

@@ -47,6 +47,7 @@ import gymnasium as gym
 import numpy as np
 
 from neural.device import torch_device
+from tasks.envs.grid_env import episode_succeeded
 
 __all__ = [
     "IllegalActionAsNoop",
@@ -58,8 +59,6 @@ __all__ = [
 ]
 
 ALGORITHMS = ("ppo", "dqn")
-#: ``info`` keys read, in this order, to tell whether a terminated episode succeeded.
-SUCCESS_KEYS = ("is_success", "success", "solved")
 #: Least frame side SB3's NatureCNN accepts (8x8 stride 4, 4x4 stride 2, 3x3 stride 1).
 NATURE_CNN_MIN_FRAME = 36
 
@@ -315,16 +314,6 @@ def interactions_used(model: Any) -> int:
     return int(model.num_timesteps)
 
 
-def _success(reward: float, terminated: bool, info: dict) -> bool:
-    """Whether an episode's last step counts as a success (see the module docstring)."""
-    if not terminated:
-        return False
-    for key in SUCCESS_KEYS:
-        if key in info:
-            return bool(info[key])
-    return float(reward) > 0
-
-
 def evaluate_success(
     model: Any,
     env_id: str | Callable[[], gym.Env],
@@ -373,7 +362,7 @@ def evaluate_success(
                 action, _ = model.predict(obs, deterministic=deterministic)
                 obs, reward, terminated, truncated, info = env.step(int(np.asarray(action).reshape(-1)[0]))
                 if terminated or truncated:
-                    wins += _success(reward, terminated, info)
+                    wins += episode_succeeded(terminated, info, reward)
                     break
             obs, _ = env.reset()
     finally:

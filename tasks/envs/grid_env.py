@@ -33,6 +33,25 @@ from tasks.envs.opponents import Opponent, make_opponent
 
 #: The observation types every env accepts.
 OBS_TYPES: tuple[str, ...] = ("rgb", "symbolic")
+#: ``info`` keys read, in this order, to tell whether a terminated episode succeeded.
+SUCCESS_KEYS: tuple[str, ...] = ("is_success", "success", "solved")
+
+
+def episode_succeeded(terminated: bool, info: dict[str, Any], reward: float = 0.0) -> bool:
+    """Whether an episode whose last step returned ``terminated`` and ``info`` was solved (or won).
+
+    The first of ``info["is_success"]``, ``info["success"]``, ``info["solved"]`` that the
+    env reports decides (the envs here report ``is_success``; the others are read so that
+    other envs' conventions work too); an env that reports none succeeds on a positive
+    final ``reward``. An episode that did not terminate (truncated, or cut at a step limit)
+    failed.
+    """
+    if not terminated:
+        return False
+    for key in SUCCESS_KEYS:
+        if key in info:
+            return bool(info[key])
+    return float(reward) > 0
 
 
 def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:

@@ -13,7 +13,6 @@ from hybrid.planning.task import (
     PerceiveAndSearch,
     PlanningTask,
     RandomPolicy,
-    episode_succeeded,
     sb3_budget_kwargs,
 )
 
@@ -64,14 +63,6 @@ def test_bad_task_arguments_are_named(kwargs):
 def test_bad_budget_is_refused():
     with pytest.raises(ValueError, match="n must be"):
         PlanningTask("lights-out").train_set(0, 0)
-
-
-def test_success_needs_termination_and_the_env_flag():
-    assert episode_succeeded(True, {"is_success": True})
-    assert episode_succeeded(True, {"solved": True})
-    assert not episode_succeeded(True, {"solved": False}, reward=10.0)  # Sokoban: stuck, not solved
-    assert not episode_succeeded(False, {"is_success": True})
-    assert episode_succeeded(True, {}, reward=1.0)
 
 
 def test_hybrid_beats_a_random_policy_on_lights_out():

@@ -11,7 +11,6 @@ pytest.importorskip("stable_baselines3")
 from neural.planning.rl_baselines import (  # noqa: E402
     IllegalActionAsNoop,
     ResizeFrame,
-    _success,
     evaluate_success,
     interactions_used,
     make_env,
@@ -84,16 +83,6 @@ def test_illegal_action_as_noop_stands_still_and_still_times_out():
         assert truncated == (k == 11)
     with pytest.raises(ValueError, match="illegal_action"):
         make_env(_make, illegal_action="skip")
-
-
-def test_success_rule():
-    assert _success(1.0, True, {})
-    assert not _success(1.0, False, {})  # truncated
-    assert not _success(0.0, True, {})
-    assert not _success(-1.0, True, {})  # a lost game
-    assert not _success(1.0, True, {"is_success": False})
-    assert _success(0.0, True, {"success": True})
-    assert not _success(0.9, True, {"solved": False})  # Sokoban: stuck after pushing a box onto a goal
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])

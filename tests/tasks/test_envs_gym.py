@@ -11,6 +11,7 @@ from gymnasium.utils.env_checker import check_env
 import tasks.envs
 from tasks.envs import ConnectFourEnv, LightsOutEnv, SlidingPuzzleEnv, TicTacToeEnv
 from tasks.envs.drawing import frame_from_grid, grid_from_frame
+from tasks.envs.grid_env import episode_succeeded
 
 OURS = ["hybrid/SlidingPuzzle-v0", "hybrid/LightsOut-v0", "hybrid/TicTacToe-v0", "hybrid/ConnectFour-v0"]
 ALL_IDS = OURS + ["hybrid/Sokoban-v0"]
@@ -339,3 +340,16 @@ def test_bad_arguments_raise_at_make(env_id, kwargs, match):
     with warnings.catch_warnings(), pytest.raises(ValueError, match=match):
         warnings.simplefilter("ignore", UserWarning)  # gymnasium's own note about an unknown render_mode
         gym.make(env_id, **kwargs)
+
+
+def test_success_needs_termination_and_the_env_flag():
+    assert episode_succeeded(True, {"is_success": True})
+    assert episode_succeeded(True, {"solved": True})
+    assert episode_succeeded(False, {}) is False  # truncated or cut at a step limit
+    assert not episode_succeeded(False, {"is_success": True}, reward=1.0)
+    assert not episode_succeeded(True, {"solved": False}, reward=10.0)  # the env's flag wins over the reward
+    assert not episode_succeeded(True, {"is_success": False}, reward=1.0)
+    assert episode_succeeded(True, {"success": True})
+    assert episode_succeeded(True, {}, reward=1.0)  # an env with no flag: a positive final reward
+    assert not episode_succeeded(True, {}, reward=0.0)
+    assert not episode_succeeded(True, {}, reward=-1.0)  # a lost game
