@@ -21,14 +21,17 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--sizes must be comma-separated integers, got {text!r}") from None
-    if not sizes or any(n <= 0 for n in sizes):
-        raise argparse.ArgumentTypeError(f"--sizes must be positive integers, got {text!r}")
-    return sizes
+def _positive_ints(name: str):
+    def parse(text: str) -> list[int]:
+        try:
+            values = [int(s) for s in text.split(",") if s.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be comma-separated integers, got {text!r}") from None
+        if not values or any(n <= 0 for n in values):
+            raise argparse.ArgumentTypeError(f"{name} must be positive integers, got {text!r}")
+        return values
+
+    return parse
 
 
 def _floats(text: str) -> list[float]:
@@ -63,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="run the grid task x method x n_train x seed and write a report")
     cmp.add_argument("--task", action="append", dest="tasks", metavar="T", help="task name (repeatable)")
     cmp.add_argument("--methods", help="comma-separated method names (default: all for the task)")
-    cmp.add_argument("--sizes", type=_sizes, default=None, help="training-set sizes, e.g. 10,100,1000")
+    cmp.add_argument("--sizes", type=_positive_ints("--sizes"), default=None,
+                     help="training-set sizes, e.g. 10,100,1000")
     cmp.add_argument("--seeds", type=_positive("--seeds"), default=None,
                      help="number of seeds (default 3; with --quick, the task's quick count)")
     cmp.add_argument("--device", default="cpu", help="auto | cpu | cuda (default cpu)")
@@ -103,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     mcts = papers.add_parser("mcts", help="MCTS vs OpenSpiel, puzzles from pixels, PPO/DQN, AlphaZero (planning)")
     mcts.add_argument("--quick", action="store_true", help="small settings: under 10 minutes on 2 CPU cores")
     mcts.add_argument("--no-deep", action="store_true", help="skip the PPO/DQN baselines")
+    mcts.add_argument("--no-alphazero", action="store_true", help="skip AlphaZero's self-play training")
+    mcts.add_argument("--deep-multipliers", type=_positive_ints("--deep-multipliers"), default=None,
+                      help="the deep baselines' budgets as multiples of the hybrid's interactions, comma-separated "
+                           "(default 10,100; --quick 1,10); stored budgets are read back")
+    mcts.add_argument("--deep-algos", default=None, help="comma-separated subset of ppo,dqn (default both)")
     mcts.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
     mcts.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the networks train")
     mcts.add_argument("--out", default="results/mcts", help="output folder (default results/mcts)")
@@ -213,7 +222,10 @@ def _cmd_reproduce_mcts(args) -> int:
     _check_writable(out)
     try:
         summary = reproduce_mcts(out, quick=args.quick, seed=args.seed, device=resolve_device(args.device),
-                                 progress=not args.no_progress, deep=not args.no_deep)
+                                 progress=not args.no_progress, deep=not args.no_deep,
+                                 alphazero=not args.no_alphazero,
+                                 deep_multipliers=args.deep_multipliers,
+                                 deep_algos=None if args.deep_algos is None else args.deep_algos.split(","))
     except KeyboardInterrupt:
         print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
               "rerun the same command to resume", file=sys.stderr)

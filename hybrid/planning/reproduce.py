@@ -338,6 +338,9 @@ def reproduce_mcts(
     log: Callable[[str], None] = print,
     *,
     deep: bool = True,
+    alphazero: bool = True,
+    deep_multipliers: list[int] | None = None,
+    deep_algos: list[str] | None = None,
     settings: dict[str, Any] | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
@@ -351,6 +354,12 @@ def reproduce_mcts(
         progress: tqdm bars.
         log: where one-line progress messages go.
         deep: run the PPO/DQN stage (``--no-deep`` skips it).
+        alphazero: run the AlphaZero stage (``--no-alphazero`` skips it).
+        deep_multipliers: the deep baselines' budgets as multiples of the hybrid's
+            interactions, instead of the settings' (10 and 100; quick: 1 and 10). Budgets
+            already stored are read back, so a later call with more multipliers only trains
+            the new ones.
+        deep_algos: a subset of ``("ppo", "dqn")`` (default both).
         settings: replaces the settings of :func:`_settings` (tests use tiny ones); keys as there.
         cache_dir: the perception cache (default ``OUT/perception_cache``).
 
@@ -365,6 +374,16 @@ def reproduce_mcts(
     from hybrid.planning.plan import machine_info
 
     cfg = settings if settings is not None else _settings(quick)
+    if deep_multipliers is not None:
+        if not deep_multipliers or any(isinstance(m, bool) or not isinstance(m, int) or m < 1
+                                       for m in deep_multipliers):
+            raise ValueError(f"deep_multipliers must be ints >= 1, got {deep_multipliers!r}")
+        cfg = {**cfg, "deep": {**cfg["deep"], "multipliers": list(deep_multipliers)}}
+    algos = tuple(DEEP_ALGOS if deep_algos is None else deep_algos)
+    if not algos or any(a not in DEEP_ALGOS for a in algos):
+        raise ValueError(f"deep_algos must be a non-empty subset of {DEEP_ALGOS}, got {deep_algos!r}")
+    if not alphazero:
+        cfg = {**cfg, "alphazero": None}
     out = Path(out)
     stages = StageStore(out / "stages")
     cache = str(cache_dir) if cache_dir is not None else str(out / "perception_cache")
@@ -404,7 +423,7 @@ def reproduce_mcts(
                 continue
             hybrid_n = int(puzzles[name].get("interactions") or 1)
             target = float(puzzles[name]["solved_rate"])
-            for algo in DEEP_ALGOS:
+            for algo in algos:
                 rows = {}
                 for budget in deep_budgets(hybrid_n, list(dcfg["multipliers"]), dcfg.get("max_budget")):
                     rows[budget] = timed(f"deep_{name}_{algo}_{budget}", lambda name=name, algo=algo, budget=budget:

@@ -24,6 +24,17 @@ def test_parser_reads_plan_and_reproduce_mcts():
     args = build_parser().parse_args(["reproduce", "mcts", "--quick", "--no-deep", "--out", "o", "--seed", "1"])
     assert (args.paper, args.quick, args.no_deep) == ("mcts", True, True)
     assert (args.out, args.seed, args.device) == ("o", 1, "cpu")
+    assert (args.deep_multipliers, args.deep_algos, args.no_alphazero) == (None, None, False)
+    args = build_parser().parse_args(["reproduce", "mcts", "--deep-multipliers", "10,100,1000", "--deep-algos", "ppo",
+                                      "--no-alphazero"])
+    assert (args.deep_multipliers, args.deep_algos, args.no_alphazero) == ([10, 100, 1000], "ppo", True)
+
+
+@pytest.mark.parametrize("value", ["0", "ten", ""])
+def test_bad_deep_multipliers_are_one_line_errors(value, capsys):
+    assert main(["reproduce", "mcts", "--deep-multipliers", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hybrid: error:") and "--deep-multipliers" in err and "Traceback" not in err
 
 
 def test_plan_solves_a_level_file_and_writes_the_summary(two_levels, tmp_path, capsys):

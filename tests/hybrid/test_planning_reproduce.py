@@ -115,3 +115,29 @@ def test_deep_budgets_are_multiples_of_the_hybrid_capped_and_distinct():
 def test_interactions_to_match_is_the_first_budget_reaching_the_hybrid():
     assert interactions_to_match({100: 0.1, 1000: 0.96, 10000: 0.99}, 0.95) == 1000
     assert interactions_to_match({100: 0.1, 1000: 0.5}, 0.95) is None
+
+
+def test_more_deep_budgets_train_only_the_new_ones(tiny_run, monkeypatch):
+    out, _, _ = tiny_run
+    trained = []
+    real = reproduce.deep_stage
+
+    def counting(puzzle, algo, budget, *args, **kwargs):
+        trained.append((puzzle, algo, budget))
+        return real(puzzle, algo, budget, *args, **kwargs)
+
+    monkeypatch.setattr(reproduce, "deep_stage", counting)
+    monkeypatch.setattr(reproduce, "alphazero_stage", lambda *a, **k: pytest.fail("AlphaZero was asked for"))
+    summary = reproduce_mcts(out, settings=TINY, progress=False, log=lambda _: None, deep_multipliers=[1, 2, 3],
+                             deep_algos=["ppo"], alphazero=False)
+    assert sorted(trained) == [("lights-out", "ppo", 30), ("sokoban", "ppo", 30)]  # 3 x 10 frames, the rest read back
+    assert set(summary["deep"]["sokoban"]) == {"ppo"}
+    assert set(summary["deep"]["sokoban"]["ppo"]["success"]) == {"10", "20", "30"}
+    assert summary["alphazero"] is None and "alphazero" not in summary["targets"]
+
+
+@pytest.mark.parametrize("kwargs", [{"deep_multipliers": []}, {"deep_multipliers": [0]}, {"deep_algos": ["a2c"]},
+                                    {"deep_algos": []}])
+def test_bad_deep_options_are_refused(tmp_path, kwargs):
+    with pytest.raises(ValueError, match="deep_"):
+        reproduce_mcts(tmp_path, settings=TINY, progress=False, log=lambda _: None, **kwargs)
