@@ -98,3 +98,34 @@ def test_clevr_task_runs_through_the_evaluator():
     hybrid = next(r for r in records if r.config.method == "ns-vqa")
     assert hybrid.inference["symbolic_ops"]["programs"] == 20  # one program run per test question
     assert hybrid.train["symbolic_ops"]["programs"] == 2 * 8  # REINFORCE: 2 steps of 8 sampled programs
+
+
+class _Scenes:
+    """A scene parser that reads every image as the given scene."""
+
+    def __init__(self, scene):
+        self.scene = scene
+
+    def parse(self, images):
+        return [self.scene] * len(images)
+
+
+class _Candidates:
+    """A question parser whose candidates are fixed: first one that cannot run, then one that can."""
+
+    def parse_candidates(self, questions, beam_size=5, bound_values=False):
+        return [[["count", "unique", "scene"], ["count", "scene"]] for _ in questions]
+
+
+@pytest.mark.parametrize("guided", [False, True])
+def test_guided_decoding_answers_with_the_first_candidate_that_runs(guided):
+    data = make_vqa_data(3, 1, np.random.default_rng(0))
+    scene = next(s for s in data.scenes if len(s.objects) > 1)  # `unique` of several objects cannot run
+    model = NSVQA(guided_decoding=guided)
+    model.scene_parser_, model.question_parser_, model.fallback_answer_ = _Scenes(scene), _Candidates(), "no"
+    (answered,) = model.run(np.zeros((1, 8, 8, 3), np.uint8), ["How many things are there?"])
+    if guided:
+        assert answered.valid and answered.answer == str(len(scene.objects))
+        assert answered.program == ("count", "scene")
+    else:  # the first candidate only: it fails, and the fallback answers
+        assert not answered.valid and answered.answer == "no" and answered.program == ("count", "unique", "scene")

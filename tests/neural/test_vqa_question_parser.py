@@ -303,3 +303,20 @@ def test_bad_inputs_raise_value_error(fitted):
         fitted[0].parse("How many red cubes are there?")
     with pytest.raises(RuntimeError, match="not fitted"):
         QuestionParser().parse(["a?"])
+
+
+def test_bound_values_keeps_each_value_within_its_mentions():
+    # Taught to use "red" twice though the question names it once, the network repeats it;
+    # decoding within the question's mentions cannot, and every candidate keeps to that.
+    q = "Is there a red cube?"
+    doubled = ["exist", "filter_color[red]", "filter_color[red]", "filter_shape[cube]", "scene"]
+    parser = QuestionParser(embed_dim=16, hidden_dim=32, epochs=60, batch_size=4, lr=1e-2, dropout=0.0,
+                            augment=0.0, seed=0).fit([q] * 4, [doubled] * 4)
+    assert parser.parse([q]) == [doubled]
+    bounded = parser.parse([q], bound_values=True)[0]
+    assert bounded.count("filter_color[red]") == 1
+    candidates = parser.parse_candidates([q], beam_size=4, bound_values=True)[0]
+    assert candidates and all(c.count("filter_color[red]") <= 1 for c in candidates)
+    assert parser.parse([q], beam_size=4, bound_values=True)[0] == candidates[0]
+    assert parser.parse_candidates([q], beam_size=1) == [[doubled]]
+
