@@ -101,17 +101,30 @@ def test_key_merges_duplicates_and_inf_prunes():
     assert not pruned.solved and pruned.reason == "exhausted" and pruned.cost == math.inf
 
 
-def test_limits_stop_the_search():
+def test_limits_stop_the_search(monkeypatch):
     def endless(n):
         yield 0, n + 1, 1.0
         yield 1, n + 2, 1.0
 
     res = best_first_search(0, endless, lambda n: n < 0, max_expansions=50)
     assert not res.solved and res.reason == "node limit" and res.expanded == 50
-    t0 = time.perf_counter()
+    # a clock that moves 10 ms per reading: the limit must stop an endless search after
+    # about 0.2 / 0.01 expansions, whatever the machine's speed
+    monkeypatch.setattr(time, "perf_counter", _ticking_clock(0.01))
     res = best_first_search(0, endless, lambda n: n < 0, time_limit_s=0.2)
-    assert not res.solved and res.reason == "time limit" and time.perf_counter() - t0 < 1.5
+    assert not res.solved and res.reason == "time limit" and 0 < res.expanded <= 20
     assert isinstance(res, SearchResult) and res.actions == () and res.states == ()
+
+
+def _ticking_clock(step: float):
+    """A stand-in for ``time.perf_counter`` that advances ``step`` seconds at each call."""
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += step
+        return now[0]
+
+    return clock
 
 
 def test_bad_arguments_raise():
