@@ -332,17 +332,6 @@ class PerceiveAndSearch:
         return action
 
 
-def _resize(frame: np.ndarray, size: int | None) -> np.ndarray:
-    """Area-resize an RGB frame to ``size x size`` as :class:`~neural.planning.rl_baselines.ResizeFrame` does."""
-    if size is None or frame.shape[:2] == (size, size):
-        return frame
-    from PIL import Image
-
-    down = frame.shape[0] >= size and frame.shape[1] >= size
-    method = Image.Resampling.BOX if down else Image.Resampling.NEAREST
-    return np.array(Image.fromarray(np.asarray(frame, dtype=np.uint8)).resize((size, size), method), dtype=np.uint8)
-
-
 def sb3_budget_kwargs(algo: str, n: int) -> tuple[int, dict[str, Any]]:
     """``(n_envs, algo_kwargs)`` that keep an SB3 run close to ``n`` environment steps.
 
@@ -406,7 +395,10 @@ class DeepRLPolicy:
 
     def act(self, frame: np.ndarray) -> int:
         """The greedy action for ``frame``."""
-        action, _ = self.model_.predict(_resize(np.asarray(frame), self.frame_size), deterministic=True)
+        from neural.planning.rl_baselines import resize_frame
+
+        frame = np.asarray(frame) if self.frame_size is None else resize_frame(frame, self.frame_size)
+        action, _ = self.model_.predict(frame, deterministic=True)
         return int(np.asarray(action).reshape(-1)[0])
 
 

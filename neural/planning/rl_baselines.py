@@ -55,6 +55,7 @@ __all__ = [
     "evaluate_success",
     "interactions_used",
     "make_env",
+    "resize_frame",
     "train_sb3",
 ]
 
@@ -92,15 +93,20 @@ class ResizeFrame(gym.ObservationWrapper):
 
     def observation(self, observation: np.ndarray) -> np.ndarray:
         """The frame, resized."""
-        from PIL import Image
+        return resize_frame(observation, self.size)
 
-        frame = np.asarray(observation, dtype=np.uint8)
-        if frame.shape[:2] == (self.size, self.size):
-            return frame
-        h, w = frame.shape[:2]
-        down = h >= self.size and w >= self.size
-        method = Image.Resampling.BOX if down else Image.Resampling.NEAREST
-        return np.array(Image.fromarray(frame).resize((self.size, self.size), method), dtype=np.uint8)
+
+def resize_frame(frame: np.ndarray, size: int) -> np.ndarray:
+    """An ``(H, W, 3)`` frame as a ``(size, size, 3)`` uint8 frame: area average when shrinking,
+    nearest pixel when growing; a frame already that size is returned as it is."""
+    from PIL import Image
+
+    frame = np.asarray(frame, dtype=np.uint8)
+    if frame.shape[:2] == (size, size):
+        return frame
+    h, w = frame.shape[:2]
+    method = Image.Resampling.BOX if h >= size and w >= size else Image.Resampling.NEAREST
+    return np.array(Image.fromarray(frame).resize((size, size), method), dtype=np.uint8)
 
 
 def _time_limit(env: gym.Env) -> int | None:
