@@ -321,13 +321,16 @@ class NSVQA:
         if any(not 0 <= i < len(images) for i in image_index):
             raise ValueError(f"image_index must lie in [0, {len(images)})")
         scenes = [compile_scene(s) for s in self.parse_scenes(images)]
-        candidates = self.question_parser_.parse_candidates(questions, beam_size=self.beam_size,
-                                                            bound_values=self.guided_decoding)
+        if self.guided_decoding:
+            candidates = self.question_parser_.parse_candidates(questions, beam_size=self.beam_size,
+                                                                bound_values=True)
+        else:
+            candidates = [[p] for p in self.question_parser_.parse(questions, beam_size=self.beam_size)]
         out: list[Answered] = []
         steps = invalid = runs = 0
         for options, i in zip(candidates, image_index, strict=True):
             first = None
-            for tokens in options if self.guided_decoding else options[:1]:
+            for tokens in options:
                 result = execute(tokens, scenes[i])
                 steps += result.steps
                 runs += 1

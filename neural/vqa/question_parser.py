@@ -803,8 +803,8 @@ class QuestionParser:
             ValueError: a question that is not a str, or a bad ``batch_size`` or ``beam_size``.
             RuntimeError: the parser is not fitted.
         """
-        return [c[0] for c in self.parse_candidates(questions, batch_size=batch_size, beam_size=beam_size,
-                                                    bound_values=bound_values)]
+        return [relexicalize(self.tgt_vocab_.decode(rows[0]), s)
+                for rows, s in self._candidate_ids(questions, batch_size, beam_size, bound_values)]
 
     def parse_candidates(self, questions: Sequence[str], batch_size: int = 256, beam_size: int = 5,
                          bound_values: bool = False) -> list[list[list[str]]]:
@@ -813,11 +813,10 @@ class QuestionParser:
         Hypotheses that use every value the question names come first, each group in order
         of log-probability; greedy decoding (``beam_size=1``) gives one candidate. With
         ``bound_values``, decoding never uses a value more often than the question mentions
-        it: in CLEVR's templates
-        each value word fills one program node, and without this bound the parser's
-        commonest error is to copy a filter of one branch of a union or of a relation chain
-        into another. A caller that can check a candidate (run it on the scene, as
-        :class:`hybrid.vqa.nsvqa.NSVQA` does) takes the first that passes.
+        it: in CLEVR's templates each value word fills one program node, and without this
+        bound the parser's commonest error is to copy a filter of one branch of a union or
+        of a relation chain into another. A caller that can check a candidate (run it on the
+        scene, as :class:`hybrid.vqa.nsvqa.NSVQA` does) takes the first that passes.
 
         Args:
             questions: question texts.
@@ -833,11 +832,16 @@ class QuestionParser:
             ValueError: a question that is not a str, or a bad ``batch_size`` or ``beam_size``.
             RuntimeError: the parser is not fitted.
         """
+        return [[relexicalize(self.tgt_vocab_.decode(row), s) for row in rows]
+                for rows, s in self._candidate_ids(questions, batch_size, beam_size, bound_values)]
+
+    def _candidate_ids(self, questions, batch_size: int, beam_size: int, bound_values: bool):
+        """Per question, ``(candidate id rows, best first; its slots)`` (see :meth:`parse_candidates`)."""
         self._check_fitted()
         questions = _check_questions(questions)
         _check_positive("batch_size", batch_size)
         _check_positive("beam_size", beam_size)
-        out: list[list[list[str]]] = []
+        out: list[tuple[list[list[int]], dict[str, str]]] = []
         self.net_.eval()
         with torch.no_grad():
             for i in range(0, len(questions), batch_size):
@@ -848,8 +852,7 @@ class QuestionParser:
                            self._decode(src, self._allowed(slots), sample=False, budget=budget).cpu().tolist()]
                 else:
                     ids = self._beam(src, self._allowed(slots), slots, beam_size, budget)
-                out.extend([relexicalize(self.tgt_vocab_.decode(row), s) for row in rows]
-                           for rows, s in zip(ids, slots, strict=True))
+                out.extend(zip(ids, slots, strict=True))
         return out
 
     def reinforce(
