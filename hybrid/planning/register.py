@@ -12,8 +12,6 @@ from __future__ import annotations
 from hybrid.evaluate.registry import register_method, register_task
 from hybrid.planning.task import DeepRLPolicy, PerceiveAndSearch, PlanningTask
 
-PLANNING_TASKS = ("8-puzzle", "lights-out", "sokoban")
-
 
 def _task(name: str):
     def factory(**params) -> PlanningTask:
@@ -34,33 +32,24 @@ def _deep(algo: str):
     return factory
 
 
-register_task(
-    "8-puzzle",
-    _task("8-puzzle"),
-    "the 8-puzzle from pixels, 7 and 14 moves from the goal (Latplan): success rate; x = labelled frames "
-    "(hybrid) or environment steps (deep) (not in --quick)",
-    quick_sizes=(50, 500),
-    quick_seeds=1,
-    in_quick=False,
-)
-register_task(
-    "lights-out",
-    _task("lights-out"),
-    "5x5 Lights Out from pixels, random solvable patterns: success rate; x = labelled frames (hybrid) or "
-    "environment steps (deep) (not in --quick)",
-    quick_sizes=(20, 200),
-    quick_seeds=1,
-    in_quick=False,
-)
-register_task(
-    "sokoban",
-    _task("sokoban"),
-    "Sokoban from pixels on Boxoban unfiltered test levels (learning on generated 10x10, 4-box levels): "
-    "success rate; x = labelled frames (hybrid) or environment steps (deep) (not in --quick)",
-    quick_sizes=(50, 500),
-    quick_seeds=1,
-    in_quick=False,
-)
+#: name -> (what the task is, quick sizes); every task's x axis is the same.
+_TASKS = {
+    "8-puzzle": ("the 8-puzzle from pixels, 7 and 14 moves from the goal (Latplan)", (50, 500)),
+    "lights-out": ("5x5 Lights Out from pixels, random solvable patterns", (20, 200)),
+    "sokoban": ("Sokoban from pixels on Boxoban unfiltered test levels (learning on generated 10x10, 4-box levels)",
+                (50, 500)),
+}
+PLANNING_TASKS = tuple(_TASKS)
+
+for _name, (_what, _sizes) in _TASKS.items():
+    register_task(
+        _name,
+        _task(_name),
+        f"{_what}: success rate; x = labelled frames (hybrid) or environment steps (deep) (not in --quick)",
+        quick_sizes=_sizes,
+        quick_seeds=1,
+        in_quick=False,
+    )
 register_method(
     "perceive-plan",
     _hybrid,
