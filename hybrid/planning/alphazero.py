@@ -55,6 +55,7 @@ from hybrid.planning.selfplay import (
 )
 from neural.planning.policy_value import PolicyValueNet, make_evaluator
 from symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, search
+from tasks.envs.grid_env import check_int
 
 __all__ = [
     "AlphaZeroAgent",
@@ -80,12 +81,6 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v))
-
-
-def _check_int(name: str, value: Any, least: int) -> int:
-    if not _is_int(value) or value < least:
-        raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
-    return int(value)
 
 
 # ---------------------------------------------------------------------------- configuration
@@ -174,10 +169,10 @@ class AlphaZeroConfig:
             ("eval_games", 0),
             ("cache_size", 0),
         ):
-            _check_int(name, getattr(self, name), least)
+            check_int(name, getattr(self, name), least)
         for name in ("max_moves", "eval_simulations"):
             if getattr(self, name) is not None:
-                _check_int(name, getattr(self, name), 1)
+                check_int(name, getattr(self, name), 1)
         if self.selection not in ("puct", "gumbel"):
             raise ValueError(f"selection must be 'puct' or 'gumbel', got {self.selection!r}")
         for name in ("c_init", "c_base", "temperature", "lr"):
@@ -327,7 +322,7 @@ class AlphaZeroAgent:
         if not isinstance(net, PolicyValueNet):
             raise ValueError(f"net must be a PolicyValueNet, got {type(net).__name__}")
         _check_model(model)
-        self.num_simulations = _check_int("num_simulations", num_simulations, 0)
+        self.num_simulations = check_int("num_simulations", num_simulations, 0)
         if selection not in ("puct", "gumbel"):
             raise ValueError(f"selection must be 'puct' or 'gumbel', got {selection!r}")
         self.net = net
@@ -337,7 +332,7 @@ class AlphaZeroAgent:
         self.config = MCTSConfig(
             num_simulations=max(1, self.num_simulations),
             selection=selection,
-            batch_size=_check_int("leaf_batch", leaf_batch, 1),
+            batch_size=check_int("leaf_batch", leaf_batch, 1),
             c_init=float(c_init),
             c_base=float(c_base),
             gumbel_scale=0.0,
@@ -369,7 +364,7 @@ class RolloutMCTSAgent:
     def __init__(self, model: Any, num_simulations: int = 100, uct_c: float = 2.0) -> None:
         _check_model(model)
         self.model = model
-        self.num_simulations = _check_int("num_simulations", num_simulations, 1)
+        self.num_simulations = check_int("num_simulations", num_simulations, 1)
         if not _is_number(uct_c) or not uct_c > 0:
             raise ValueError(f"uct_c must be a number > 0, got {uct_c!r}")
         self.config = MCTSConfig(num_simulations=self.num_simulations, selection="uct", uct_c=float(uct_c))
@@ -438,12 +433,12 @@ def play_match(
         if not callable(getattr(agent, "act", None)):
             raise ValueError(f"{name} must have a method act(state, rng) -> action, got {type(agent).__name__}")
     _check_model(model)
-    games = _check_int("games", games, 1)
-    parallel_games = _check_int("parallel_games", parallel_games, 1)
+    games = check_int("games", games, 1)
+    parallel_games = check_int("parallel_games", parallel_games, 1)
     if not _is_int(seed):
         raise ValueError(f"seed must be an int, got {seed!r}")
     if max_moves is not None:
-        max_moves = _check_int("max_moves", max_moves, 1)
+        max_moves = check_int("max_moves", max_moves, 1)
     start = model.initial_state() if initial_state is None else initial_state
     if model.is_terminal(start):
         raise ValueError("initial_state is terminal")
@@ -610,7 +605,7 @@ def train_alphazero(
     if max_seconds is not None and (not _is_number(max_seconds) or not max_seconds > 0):
         raise ValueError(f"max_seconds must be a number > 0 or None, got {max_seconds!r}")
     if max_iterations is not None:
-        max_iterations = _check_int("max_iterations", max_iterations, 1)
+        max_iterations = check_int("max_iterations", max_iterations, 1)
     if log is not None and not callable(log):
         raise ValueError(f"log must be callable or None, got {type(log).__name__}")
     start = model.initial_state() if initial_state is None else initial_state

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from symbolic.planning.mcts import MCTSConfig, reuse_tree, search
+from tasks.envs.grid_env import check_int
 
 __all__ = [
     "CachedEvaluator",
@@ -53,12 +54,6 @@ __all__ = [
 ]
 
 Evaluator = Callable[[list[Any]], tuple[np.ndarray, np.ndarray]]
-
-
-def _check_int(name: str, value: Any, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-        raise ValueError(f"{name} must be an int >= {least}, got {value!r}")
-    return int(value)
 
 
 # ---------------------------------------------------------------------------- lockstep batching
@@ -207,7 +202,7 @@ def run_lockstep(
         ValueError: if ``parallel`` is not an int >= 1.
         Exception: the first exception raised by a job or an evaluator (the others stop).
     """
-    parallel = _check_int("parallel", parallel, 1)
+    parallel = check_int("parallel", parallel, 1)
     results: list[Any] = [None] * len(jobs)
     if parallel == 1 or len(jobs) <= 1:
         for j, job in enumerate(jobs):
@@ -279,7 +274,7 @@ class CachedEvaluator:
     def __init__(self, evaluate: Evaluator, max_size: int = 100_000) -> None:
         if not callable(evaluate):
             raise ValueError(f"evaluate must be callable, got {type(evaluate).__name__}")
-        self.max_size = _check_int("max_size", max_size, 1)
+        self.max_size = check_int("max_size", max_size, 1)
         self._evaluate = evaluate
         self._cache: dict[Any, tuple[np.ndarray, float]] = {}
         self.hits = 0
@@ -384,8 +379,8 @@ def check_symmetry(
     Raises:
         ValueError: bad ``games`` / ``max_moves``, or a symmetry of the wrong size.
     """
-    games = _check_int("games", games, 1)
-    max_moves = _check_int("max_moves", max_moves, 1)
+    games = check_int("games", games, 1)
+    max_moves = check_int("max_moves", max_moves, 1)
     n = int(model.num_actions)
     perm = np.asarray(symmetry.actions)
     if perm.shape != (n,) or sorted(perm.tolist()) != list(range(n)):
@@ -580,16 +575,16 @@ def play_selfplay_games(
     Raises:
         ValueError: a bad argument, naming it; a model that is not two-player.
     """
-    num_games = _check_int("num_games", num_games, 0)
-    first_game = _check_int("first_game", first_game, 0)
-    temperature_moves = _check_int("temperature_moves", temperature_moves, 0)
-    parallel = _check_int("parallel", parallel, 1)
+    num_games = check_int("num_games", num_games, 0)
+    first_game = check_int("first_game", first_game, 0)
+    temperature_moves = check_int("temperature_moves", temperature_moves, 0)
+    parallel = check_int("parallel", parallel, 1)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(f"seed must be an int, got {seed!r}")
     if not isinstance(temperature, (int, float)) or not temperature > 0 or not math.isfinite(temperature):
         raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
     if max_moves is not None:
-        max_moves = _check_int("max_moves", max_moves, 1)
+        max_moves = check_int("max_moves", max_moves, 1)
     if not isinstance(mcts_config, MCTSConfig):
         raise ValueError(f"mcts_config must be an MCTSConfig, got {type(mcts_config).__name__}")
     if int(getattr(model, "num_players", 0)) != 2:
@@ -655,11 +650,11 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity: int, plane_shape: Sequence[int], num_actions: int) -> None:
-        self.capacity = _check_int("capacity", capacity, 1)
+        self.capacity = check_int("capacity", capacity, 1)
         shape = tuple(int(d) for d in plane_shape)
         if len(shape) != 3 or min(shape) < 1:
             raise ValueError(f"plane_shape must be (C, rows, cols) of positive ints, got {plane_shape!r}")
-        self.num_actions = _check_int("num_actions", num_actions, 1)
+        self.num_actions = check_int("num_actions", num_actions, 1)
         self.planes = np.zeros((self.capacity, *shape), dtype=np.float32)
         self.policies = np.zeros((self.capacity, self.num_actions), dtype=np.float32)
         self.values = np.zeros(self.capacity, dtype=np.float32)
@@ -723,7 +718,7 @@ class ReplayBuffer:
         Raises:
             ValueError: an empty buffer or a bad ``batch_size``.
         """
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_int("batch_size", batch_size, 1)
         if self.size == 0:
             raise ValueError("the replay buffer is empty")
         idx = rng.integers(0, self.size, size=batch_size)
