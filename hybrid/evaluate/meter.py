@@ -1,8 +1,8 @@
 """The Meter: what a phase of work (training, inference) cost.
 
 Per phase it records wall and CPU seconds, peak resident memory, torch FLOPs counted
-with the formulas of ``torch.utils.flop_counter`` (see :class:`TorchFlopCounter`),
-floating-point work a symbolic method
+with the formulas of ``torch.utils.flop_counter`` plus the project's own for the fused
+recurrent kernels (see :mod:`hybrid.evaluate.flops`), floating-point work a symbolic method
 reports analytically, counted symbolic operations, and energy / CO2e from CodeCarbon.
 On ``cuda`` it synchronises before reading clocks and records
 ``torch.cuda.max_memory_allocated``.
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import logging
 import os
 import resource
@@ -25,6 +24,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from hybrid.evaluate.flops import TorchFlopCounter
 
 _ACTIVE: contextvars.ContextVar[PhaseMeasure | None] = contextvars.ContextVar(
     "hybrid_meter_phase", default=None
@@ -57,7 +58,9 @@ class PhaseMeasure:
         wall_s: elapsed seconds.
         cpu_s: CPU seconds of this process (user + system).
         peak_rss_bytes: peak resident memory of the process during the phase.
-        flops_torch: FLOPs of torch ops, counted by ``FlopCounterMode``.
+        flops_torch: FLOPs of torch ops (:func:`~hybrid.evaluate.flops.TorchFlopCounter`).
+        flops_by_op: ``flops_torch`` split by aten op (``mm``, ``convolution``,
+            ``mkldnn_rnn_layer``, ...).
         flops_reported: FLOPs a method counted analytically (numpy linear algebra).
         symbolic_ops: counted symbolic operations by kind.
         energy_kwh: energy of the phase (CPU + RAM (+ GPU)), from CodeCarbon.
@@ -71,6 +74,7 @@ class PhaseMeasure:
     cpu_s: float = 0.0
     peak_rss_bytes: int = 0
     flops_torch: float = 0.0
+    flops_by_op: dict[str, float] = field(default_factory=dict)
     flops_reported: float = 0.0
     symbolic_ops: dict[str, int] = field(default_factory=dict)
     energy_kwh: float = float("nan")
@@ -275,49 +279,10 @@ class Meter:
             measure.peak_rss_bytes = hwm if hwm is not None else maxrss
             if flop_mode is not None:
                 measure.flops_torch = float(flop_mode.total)
+                measure.flops_by_op = {k: float(v) for k, v in sorted(flop_mode.by_op.items())}
             if cuda and torch is not None:
                 measure.gpu_peak_bytes = int(torch.cuda.max_memory_allocated())
             _ACTIVE.reset(token)
-
-
-def TorchFlopCounter():  # noqa: N802 - a factory standing in for a class defined lazily
-    """A dispatch mode that counts torch FLOPs with ``FlopCounterMode``'s own formulas.
-
-    It does what ``torch.utils.flop_counter.FlopCounterMode`` does per op — decompose an
-    op that has no FLOP formula, otherwise run it and add the registered formula's
-    count — and skips FlopCounterMode's per-module tracking, which is what makes
-    FlopCounterMode 5-8x slower on small networks. Totals are identical (a test
-    checks this on an MLP training step). Read the count from ``.total``.
-    """
-    return _flop_counter_class()()
-
-
-@functools.lru_cache(maxsize=1)
-def _flop_counter_class():
-    import torch
-    from torch.utils._python_dispatch import TorchDispatchMode
-    from torch.utils.flop_counter import flop_registry
-
-    class _TorchFlopCounter(TorchDispatchMode):
-        def __init__(self) -> None:
-            super().__init__()
-            self.total = 0
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            kwargs = kwargs or {}
-            packet = func._overloadpacket
-            if packet not in flop_registry and func is not torch.ops.prim.device.default:
-                with self:
-                    out = func.decompose(*args, **kwargs)
-                if out is not NotImplemented:
-                    return out
-            out = func(*args, **kwargs)
-            formula = flop_registry.get(packet)
-            if formula is not None:
-                self.total += int(formula(*args, **kwargs, out_val=out))
-            return out
-
-    return _TorchFlopCounter
 
 
 def _torch_if_loaded():

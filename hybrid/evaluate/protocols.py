@@ -86,5 +86,10 @@ class Task(Protocol):
         compute (predictions, answers, actions). A task may also define
         ``audit(method, test)`` with the same return shape, run after the phase, for
         checks that are the evaluator's work, not the method's (e.g. sympy equality).
+
+        Optionally a task also defines ``latency_call(method, test, batch)``, returning a
+        no-argument callable that runs the method's inference on ``batch`` examples,
+        and ``inference_batch`` (its usual batch): the evaluator then times inference
+        per example, warm, at batch 1 and at ``inference_batch``.
         """
         ...

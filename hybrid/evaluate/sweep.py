@@ -21,6 +21,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from hybrid.evaluate.footprint import latency_per_example, model_footprint, stopping_of, summarise_stopping
 from hybrid.evaluate.meter import Meter
 from hybrid.evaluate.registry import get_method, get_task, load_plugins, methods_for
 from hybrid.evaluate.store import ResultStore, RunConfig, RunRecord
@@ -124,12 +125,14 @@ def execute_run(config: RunConfig, *, track_energy: bool = True, count_flops: bo
             checks = dict(audit(method, test))
             details["audit"] = checks.pop("details", None)
             scores.update(checks)
+        train_measures = meter.phases["train"].to_dict() | summarise_stopping(stopping_of(method))
+        inference_measures = meter.phases["inference"].to_dict() | _footprint(task, method, test, details)
         return RunRecord(
             config=config,
             status="ok",
             metrics={k: float(v) for k, v in scores.items()},
-            train=meter.phases["train"].to_dict(),
-            inference=meter.phases["inference"].to_dict(),
+            train=train_measures,
+            inference=inference_measures,
             details=details,
             host=host,
             finished_at=time.time(),
@@ -143,6 +146,29 @@ def execute_run(config: RunConfig, *, track_energy: bool = True, count_flops: bo
             host=host,
             finished_at=time.time(),
         )
+
+
+def _footprint(task, method, test, details: dict[str, Any]) -> dict[str, Any]:
+    """The fitted model's size and its inference latency per example (at batch 1 and the task's batch).
+
+    Measured after the metered phases. A task that cannot time its inference
+    (no ``latency_call``) gets no latency; a measurement that raises is noted in
+    ``details["footprint_error"]`` and leaves the run ``ok``.
+    """
+    out: dict[str, Any] = {}
+    try:
+        out.update(model_footprint(method))
+        details["networks"] = out.pop("networks")
+        call = getattr(task, "latency_call", None)
+        if call is not None:
+            batch = int(getattr(task, "inference_batch", 1))
+            out["latency_s_b1"] = latency_per_example(call(method, test, 1), 1)
+            out["latency_batch"] = batch
+            out["latency_s_batch"] = latency_per_example(call(method, test, batch), batch) if batch > 1 else (
+                out["latency_s_b1"])
+    except Exception as exc:
+        details["footprint_error"] = f"{type(exc).__name__}: {exc}"
+    return out
 
 
 def _init_worker(threads: int) -> None:

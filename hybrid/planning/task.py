@@ -248,6 +248,32 @@ class PlanningTask:
             labels = tuple(f"boxoban {int(i)}" for i in picks)
         return PlanningTestSet(self.env_id, self.test_env_kwargs(), episodes, self.max_steps, labels)
 
+    #: decisions per inference call when latency is timed: an agent acts on one frame at a time.
+    inference_batch = 1
+
+    def latency_call(self, method: Any, test: PlanningTestSet, batch: int):
+        """A call deciding ``batch`` actions on the first test episode's first frame (the method reset before each).
+
+        For the hybrid one decision is perception plus a search from the state read.
+        """
+        import gymnasium as gym
+
+        import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+
+        env = gym.make(test.env_id, **test.env_kwargs)
+        try:
+            ep = test.episodes[0]
+            frame, _ = env.reset(seed=int(ep["seed"]), options=ep.get("options"))
+        finally:
+            env.close()
+
+        def decide() -> None:
+            for _ in range(batch):
+                method.reset()
+                method.act(frame)
+
+        return decide
+
     def score(self, method: Any, test: PlanningTestSet) -> dict[str, Any]:
         """Play the test episodes with ``method``: ``success_rate``, ``perception_state_accuracy``, details."""
         result = play_episodes(method, test)
@@ -361,7 +387,8 @@ class DeepRLPolicy:
         algo_kwargs: override SB3 hyper-parameters.
 
     Attributes (after ``fit``):
-        model_: the SB3 model; interactions_: environment steps it took.
+        model_: the SB3 model; interactions_: environment steps it took; n_iter_ (the
+        same), iter_unit_ (``"steps"``) and stopped_by_ (``"budget"``) for the report.
 
     Raises:
         ValueError: an unknown ``algo``.
@@ -388,6 +415,8 @@ class DeepRLPolicy:
                                 env_kwargs=train.env_kwargs, device=self.device, n_envs=n_envs,
                                 frame_size=self.frame_size, algo_kwargs={**kwargs, **(self.algo_kwargs or {})})
         self.interactions_ = interactions_used(self.model_)
+        # Trained for its whole budget, which is the run's x-axis: no early stopping, no wall cap.
+        self.n_iter_, self.iter_unit_, self.stopped_by_ = self.interactions_, "steps", "budget"
         return self
 
     def reset(self) -> None:

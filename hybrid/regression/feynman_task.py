@@ -166,6 +166,15 @@ class FeynmanTask:
             "details": details,
         }
 
+    #: examples per inference call when latency is timed at the task's batch: one equation's test set.
+    inference_batch = 500
+
+    def latency_call(self, method, test: FeynmanTestSet, batch: int):
+        """A call predicting ``batch`` in-range points of the first equation (points repeat past ``n_test``)."""
+        problem = test.in_range[self.equations[0].id]
+        X = np.resize(problem.X, (batch, problem.X.shape[1]))
+        return lambda: method.predict(problem.id, X)
+
     def audit(self, method, test: FeynmanTestSet) -> dict[str, Any]:
         """Exact recovery, checked by the evaluator in sympy (not counted as the method's cost)."""
         if not hasattr(method, "formula"):

@@ -11,7 +11,14 @@ command and finished stages are read back, not redone):
    on ``K`` programs then by REINFORCE on the training QA pairs, the whole pipeline
    scored on the held-out questions (accuracy by question type, exact programs);
 4. ``cogent``: everything trained on CoGenT condition A, tested on A and on B;
-5. ``deep_<model>_<n>``: CNN+LSTM and FiLM trained end to end on ``n`` QA pairs.
+5. ``deep_<model>_<n>``: CNN+LSTM and FiLM trained end to end on ``n`` QA pairs, each
+   to convergence: early stopping on a validation split ends it, with an epoch cap far
+   above what that takes and no wall-clock cap (a run the cap ends is flagged).
+
+Every training stage and every scoring is metered (:class:`~hybrid.evaluate.meter.Meter`):
+FLOPs (recurrent layers included), seconds, energy; the summary compares the hybrid's
+training FLOPs with each baseline's, and also gives those FLOPs without the recurrent
+kernels' formulas, i.e. what was counted before the fused LSTM had one.
 
 It writes ``ns_vqa.md`` (the tables), ``summary.json`` and the trained pipeline
 (largest ``K``) in ``OUT/model/``.
@@ -29,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.evaluate.footprint import model_footprint
+from hybrid.evaluate.meter import Meter
 from hybrid.evaluate.stages import StageStore
 from hybrid.vqa.data import VQAData, make_vqa_data
 from hybrid.vqa.nsvqa import NSVQA, program_tokens
@@ -38,6 +47,9 @@ from neural.vqa.scene_parser import SceneParser, object_accuracy
 from symbolic.programs import answer_text, execute
 
 DEEP_MODELS: dict[str, Callable[..., Any]] = {"cnn-lstm": CNNLSTM, "film": FiLM}
+#: Stage key of the metered stages: stages stored before FLOPs were counted (or counted
+#: without the recurrent kernels) are run again, not read back.
+METERED = {"metered": "flops-with-rnn-kernels"}
 
 
 def _settings(quick: bool) -> dict[str, Any]:
@@ -50,7 +62,8 @@ def _settings(quick: bool) -> dict[str, Any]:
             "reinforce_steps": 200,
             "cogent_scenes": 300,
             "deep_budgets": [300, 3000],
-            "deep_max_seconds": 20.0,
+            "deep_epochs": 10,
+            "deep_patience": 3,
             "scene_parser": {"epochs": 20},
             "question_parser": {"epochs": 80},
         }
@@ -62,7 +75,8 @@ def _settings(quick: bool) -> dict[str, Any]:
         "reinforce_steps": 1000,
         "cogent_scenes": 1000,
         "deep_budgets": [1000, 10000, 100000],
-        "deep_max_seconds": 600.0,
+        "deep_epochs": 300,
+        "deep_patience": 5,
         "scene_parser": {},
         "question_parser": {},
     }
@@ -97,12 +111,39 @@ def executor_benchmark(n_questions: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _score_pipeline(model: NSVQA, test: VQAData) -> dict[str, Any]:
-    start = time.perf_counter()
-    answered = model.run(test.images, test.texts(), test.image_index)
-    seconds = time.perf_counter() - start
+#: FLOPs of these ops were not counted before the project had formulas for the fused recurrent kernels.
+RNN_KERNELS = ("mkldnn_rnn_layer", "mkldnn_rnn_layer_backward", "_cudnn_rnn", "_cudnn_rnn_backward",
+               "miopen_rnn", "miopen_rnn_backward")
+
+
+def metered(fn: Callable[[], Any], device: str) -> tuple[Any, dict[str, Any]]:
+    """``fn()`` under a :class:`~hybrid.evaluate.meter.Meter` phase; returns its result and the phase's measures.
+
+    The measures are the phase's ``to_dict()`` plus ``flops_without_rnn_kernels``: the
+    FLOPs less those of the fused recurrent kernels (:data:`RNN_KERNELS`).
+    """
+    meter = Meter(device)
+    with meter.phase("work"):
+        result = fn()
+    measures = meter.phases["work"].to_dict()
+    measures["flops_without_rnn_kernels"] = measures["flops"] - sum(
+        v for k, v in measures["flops_by_op"].items() if k in RNN_KERNELS)
+    return result, measures
+
+
+def _cost(measures: dict[str, Any]) -> dict[str, Any]:
+    """The figures of a phase the stage files keep."""
+    keys = ("wall_s", "cpu_s", "flops", "flops_without_rnn_kernels", "flops_by_op", "energy_kwh", "co2e_kg",
+            "energy_source", "peak_rss_bytes", "gpu_peak_bytes")
+    return {k: measures[k] for k in keys if k in measures}
+
+
+def _score_pipeline(model: NSVQA, test: VQAData, device: str = "cpu") -> dict[str, Any]:
+    answered, cost = metered(lambda: model.run(test.images, test.texts(), test.image_index), device)
+    seconds = cost["wall_s"]
     acc, by_type = accuracy_by_type(test, [a.answer for a in answered])
     return {
+        "inference": _cost(cost),
         "accuracy": acc,
         "accuracy_by_type": by_type,
         "program_accuracy": float(
@@ -161,16 +202,15 @@ def reproduce_ns_vqa(
 
     def fit_scene_parser() -> dict[str, Any]:
         nonlocal scene_parser
-        start = time.perf_counter()
-        scene_parser = SceneParser(seed=seed, device=device, progress=progress, **cfg["scene_parser"]).fit(
-            train.images, train.scenes
-        )
-        seconds = time.perf_counter() - start
+        scene_parser, cost = metered(lambda: SceneParser(seed=seed, device=device, progress=progress,
+                                                         **cfg["scene_parser"]).fit(train.images, train.scenes),
+                                     device)
         scene_parser.save(out / "stages" / "scene_parser.pt")
         score = object_accuracy(scene_parser.parse(test.images), test.scenes)
-        return {"train_scenes": len(train.scenes), "train_seconds": seconds, **score}
+        return {"train_scenes": len(train.scenes), "train_seconds": cost["wall_s"], "train": _cost(cost),
+                "params": model_footprint(scene_parser)["params"], **score}
 
-    sp = stages.run("scene_parser", fit_scene_parser)
+    sp = stages.run("scene_parser", fit_scene_parser, key=METERED)
     if scene_parser is None:
         scene_parser = SceneParser.load(out / "stages" / "scene_parser.pt", device=device)
     log(f"scene parser: {sp['object_accuracy']:.4%} of objects right ({sp['train_seconds']:.0f} s)")
@@ -179,17 +219,22 @@ def reproduce_ns_vqa(
     for k in cfg["programs"]:
 
         def fit_pipeline(k: int = k) -> dict[str, Any]:
-            start = time.perf_counter()
-            model = NSVQA(n_programs=k, reinforce_steps=cfg["reinforce_steps"], question_parser=cfg["question_parser"],
-                          seed=seed, device=device, progress=progress).fit(train, scene_parser=scene_parser)
-            seconds = time.perf_counter() - start
+            model, cost = metered(
+                lambda: NSVQA(n_programs=k, reinforce_steps=cfg["reinforce_steps"],
+                              question_parser=cfg["question_parser"], seed=seed, device=device,
+                              progress=progress).fit(train, scene_parser=scene_parser), device)
+            seconds = cost["wall_s"]
             if k == max(cfg["programs"]):
                 model.save(out / "model")
+            # The pipeline's training is the scene parser's plus the question parser's.
+            flops = {key: sp["train"][key] + cost[key] for key in ("flops", "flops_without_rnn_kernels")}
             return {"programs": model.n_programs_used_, "scenes": model.n_scenes_used_, "qa_pairs": model.n_qa_used_,
                     "question_parser_seconds": seconds, "train_seconds": seconds + sp["train_seconds"],
-                    **_score_pipeline(model, test)}
+                    "question_parser_train": _cost(cost), "train_flops": flops["flops"],
+                    "train_flops_without_rnn_kernels": flops["flops_without_rnn_kernels"],
+                    "params": model_footprint(model)["params"], **_score_pipeline(model, test, device)}
 
-        pipelines[str(k)] = stages.run(f"nsvqa_{k}", fit_pipeline)
+        pipelines[str(k)] = stages.run(f"nsvqa_{k}", fit_pipeline, key=METERED)
         row = pipelines[str(k)]
         log(f"NS-VQA, {k} programs: accuracy {row['accuracy']:.4%}, programs exact {row['program_accuracy']:.4%}")
 
@@ -216,7 +261,7 @@ def cogent_stage(cfg: dict[str, Any], seed: int, device: str, progress: bool) ->
                   progress=progress).fit(train_a)
     result: dict[str, Any] = {"train_scenes": n}
     for c, data in tests.items():
-        result[c] = {**_score_pipeline(model, data),
+        result[c] = {**_score_pipeline(model, data, device),
                      "object_accuracy": object_accuracy(model.parse_scenes(data.images), data.scenes)[
                          "object_accuracy"]}
     result["drop_points"] = 100 * (result["A"]["accuracy"] - result["B"]["accuracy"])
@@ -235,18 +280,25 @@ def _deep_stages(stages: StageStore, cfg, train: VQAData, test: VQAData, seed: i
                 nonlocal data
                 if data is None:
                     data = _deep_train_set(train, n, seed)
-                start = time.perf_counter()
-                model = cls(seed=seed, device=device, progress=progress, max_seconds=cfg["deep_max_seconds"])
-                model.fit(data.images, data.texts(), data.answers(), data.image_index)
-                seconds = time.perf_counter() - start
-                predicted = model.predict(test.images, test.texts(), test.image_index)
+                model = cls(seed=seed, device=device, progress=progress, epochs=cfg["deep_epochs"],
+                            patience=cfg["deep_patience"])
+                _, cost = metered(lambda: model.fit(data.images, data.texts(), data.answers(), data.image_index),
+                                  device)
+                predicted, inference = metered(
+                    lambda: model.predict(test.images, test.texts(), test.image_index), device)
                 acc, by_type = accuracy_by_type(test, predicted)
-                return {"qa_pairs": len(data), "train_seconds": seconds, "accuracy": acc,
-                        "accuracy_by_type": by_type, "max_seconds": cfg["deep_max_seconds"]}
+                return {"qa_pairs": len(data), "train_seconds": cost["wall_s"], "accuracy": acc,
+                        "accuracy_by_type": by_type, "epochs": model.n_iter_, "best_epoch": model.best_epoch_,
+                        "stopped_by": model.stopped_by_, "epoch_cap": cfg["deep_epochs"],
+                        "train": _cost(cost), "train_flops": cost["flops"],
+                        "train_flops_without_rnn_kernels": cost["flops_without_rnn_kernels"],
+                        "inference": _cost(inference), "params": model_footprint(model)["params"]}
 
-            row = stages.run(f"deep_{name}_{n}", fit_deep)
+            row = stages.run(f"deep_{name}_{n}", fit_deep, key={**METERED, "epochs": cfg["deep_epochs"],
+                                                                 "patience": cfg["deep_patience"]})
             deep_rows.setdefault(name, {})[str(n)] = row
-            log(f"{name} on {n} QA pairs: accuracy {row['accuracy']:.4%} ({row['train_seconds']:.0f} s)")
+            log(f"{name} on {n} QA pairs: accuracy {row['accuracy']:.4%} ({row['train_seconds']:.0f} s, "
+                f"{row['epochs']} epochs, {row['stopped_by']})")
 
     return deep_rows
 
@@ -288,8 +340,19 @@ def _summary(cfg, quick, executor, sp, pipelines, cog, deep_rows, n_train_qa) ->
             "accuracy": {n: r["accuracy"] for n, r in rows.items()},
             "accuracy_by_type": {n: r["accuracy_by_type"] for n, r in rows.items()},
             "train_seconds": {n: r["train_seconds"] for n, r in rows.items()},
+            "epochs": {n: r.get("epochs") for n, r in rows.items()},
+            "stopped_by": {n: r.get("stopped_by") for n, r in rows.items()},
+            "train_flops": {n: r.get("train_flops") for n, r in rows.items()},
+            "train_flops_without_rnn_kernels": {n: r.get("train_flops_without_rnn_kernels") for n, r in rows.items()},
             "qa_pairs_to_90": reach,
             "qa_ratio_to_90_vs_hybrid": (reach / hybrid_qa) if reach else f"> {largest / max(hybrid_qa, 1):g}",
+            # Training FLOPs at each budget over the hybrid's, as counted now and as counted
+            # before the fused recurrent kernels had a formula.
+            "train_flops_ratio_vs_hybrid": {n: _ratio(r.get("train_flops"), best.get("train_flops"))
+                                            for n, r in rows.items()},
+            "train_flops_ratio_vs_hybrid_without_rnn_kernels": {
+                n: _ratio(r.get("train_flops_without_rnn_kernels"), best.get("train_flops_without_rnn_kernels"))
+                for n, r in rows.items()},
         }
     return {
         "settings": {"quick": quick, **cfg},
@@ -302,12 +365,23 @@ def _summary(cfg, quick, executor, sp, pipelines, cog, deep_rows, n_train_qa) ->
         "executor_agreement": executor["agreement"],
         "executor_questions": executor["questions"],
         "hybrid": {"programs": best["programs"], "scenes": best["scenes"], "qa_pairs": hybrid_qa,
-                   "train_seconds": best["train_seconds"], "train_qa_pool": n_train_qa},
+                   "train_seconds": best["train_seconds"], "train_qa_pool": n_train_qa,
+                   "train_flops": best.get("train_flops"),
+                   "train_flops_without_rnn_kernels": best.get("train_flops_without_rnn_kernels")},
         "by_programs": pipelines,
         "scene_parser": sp,
         "cogent": cog,
         "deep": deep_summary,
     }
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``, or ``None`` when either is missing or ``b`` is 0."""
+    return a / b if a is not None and b else None
+
+
+def _sci(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3g}"
 
 
 def _pct(x: float) -> str:
@@ -336,13 +410,32 @@ def _write_table(path: Path, s: dict[str, Any]) -> None:
         lines.append(f"| {c} | {_pct(cog[c]['accuracy'])} | {_pct(cog[c]['object_accuracy'])} |")
     lines.append(f"\nDrop from A to B: {cog['drop_points']:.2f} points.")
     if s["deep"]:
-        header = "| model | QA pairs | accuracy | " + " | ".join(types) + " | train s |"
-        lines += ["", "## End-to-end baselines", "", header, "|---" * (4 + len(types)) + "|"]
+        header = "| model | QA pairs | accuracy | " + " | ".join(types) + " | epochs (stopped by) | train s |"
+        lines += ["", "## End-to-end baselines", "", header, "|---" * (5 + len(types)) + "|"]
         for name, d in s["deep"].items():
             for n, acc in d["accuracy"].items():
                 by = d["accuracy_by_type"][n]
                 cells = " | ".join(_pct(by.get(t, float("nan"))) for t in types)
-                lines.append(f"| {name} | {n} | {_pct(acc)} | {cells} | {d['train_seconds'][n]:.0f} |")
+                stop = d.get("stopped_by", {}).get(n)
+                flag = " **(cap)**" if stop in ("epoch-cap", "time-cap") else ""
+                trained = f"{d.get('epochs', {}).get(n)} ({stop}){flag}" if stop else "—"
+                lines.append(f"| {name} | {n} | {_pct(acc)} | {cells} | {trained} | {d['train_seconds'][n]:.0f} |")
+        lines.append("")
+        h = s["hybrid"]
+        lines += ["## Training compute", "",
+                  "FLOPs of training (matrix products and convolutions, recurrent kernels included), and the "
+                  "ratio to the hybrid's (scene parser + question parser). 'Before' counts no FLOPs for the "
+                  "fused LSTM kernels, as the meter did before it had a formula for them.", "",
+                  "| model | QA pairs | train FLOPs | / hybrid | before: train FLOPs | before: / hybrid |",
+                  "|---|---|---|---|---|---|",
+                  f"| NS-VQA | {h['qa_pairs']} | {_sci(h.get('train_flops'))} | 1 | "
+                  f"{_sci(h.get('train_flops_without_rnn_kernels'))} | 1 |"]
+        for name, d in s["deep"].items():
+            for n in d["accuracy"]:
+                before = d.get("train_flops_ratio_vs_hybrid_without_rnn_kernels", {}).get(n)
+                lines.append(f"| {name} | {n} | {_sci(d.get('train_flops', {}).get(n))} | "
+                             f"{_sci(d.get('train_flops_ratio_vs_hybrid', {}).get(n))} | "
+                             f"{_sci(d.get('train_flops_without_rnn_kernels', {}).get(n))} | {_sci(before)} |")
         lines.append("")
         for name, d in s["deep"].items():
             reach = d["qa_pairs_to_90"]

@@ -108,6 +108,17 @@ class CLEVRTask:
         )
         return data.subset(self.n_test)
 
+    #: questions per inference call when latency is timed at the task's batch (the baselines' predict batch).
+    inference_batch = 256
+
+    def latency_call(self, method, test: VQAData, batch: int):
+        """A call answering the first ``batch`` test questions (questions repeat past ``n_test``)."""
+        rows = np.resize(np.arange(len(test)), batch)
+        texts = test.texts()
+        questions = [texts[i] for i in rows]
+        index = np.asarray(test.image_index)[rows]
+        return lambda: method.answer(test.images, questions, index)
+
     def score(self, method, test: VQAData) -> dict[str, Any]:
         """Answer accuracy overall and per question type."""
         predicted = method.answer(test.images, test.texts(), test.image_index)

@@ -79,6 +79,30 @@ class StackedMLP:
             h = torch.tanh(torch.baddbmm(p[2 * layer + 1], h, p[2 * layer])) * self.mask
         return torch.baddbmm(p[-1], h, p[-2]).squeeze(-1)
 
+    def module(self, j: int, flat: torch.Tensor | None = None) -> torch.nn.Sequential:
+        """Model ``j`` (weights from ``flat``, default the live ones) as a plain ``nn.Sequential``.
+
+        Linear and Tanh layers with model ``j``'s own width (masked units dropped), on
+        the stack's device, in eval mode, detached from the stack: the network a
+        standard tool (a FLOP counter, a pruning library) can read.
+        """
+        if not 0 <= j < self.k:
+            raise ValueError(f"j must be in [0, {self.k}), got {j}")
+        p = [t.detach()[j] for t in self.params(flat)]
+        width = int(self.mask[j].sum())
+        layers: list[torch.nn.Module] = []
+        for layer in range(self.depth + 1):
+            w, b = p[2 * layer], p[2 * layer + 1][0]
+            w = w[:, :width] if layer < self.depth else w
+            w = w[:width] if layer > 0 else w
+            b = b[:width] if layer < self.depth else b
+            linear = torch.nn.Linear(w.shape[0], w.shape[1], device=w.device)
+            with torch.no_grad():
+                linear.weight.copy_(w.T)
+                linear.bias.copy_(b)
+            layers += [linear, torch.nn.Tanh()] if layer < self.depth else [linear]
+        return torch.nn.Sequential(*layers).eval()
+
 
 class MLPRegressor:
     """A multilayer perceptron for ``y = f(X)``, with honest training.
@@ -102,6 +126,9 @@ class MLPRegressor:
 
     Attributes:
         net_: the trained stack; ``flat_`` its best weights; ``choice_`` the selected model.
+        network_: the selected model alone, as an ``nn.Sequential`` (what ``predict`` runs).
+        n_iter_: epochs the selected model trained for; stopped_by_: what ended its
+            training (``"early-stopping"``, ``"epoch-cap"`` or ``"time-cap"``).
         best_config_: ``{"width", "lr", "epochs", "val_loss"}`` of the selected network.
         search_: the same for every configuration tried.
     """
@@ -166,18 +193,22 @@ class MLPRegressor:
         for width in self.widths:
             grid = [(width, lr) for lr in self.learning_rates]
             net = StackedMLP(X.shape[1], [width] * len(grid), self.depth, gen, dev)
-            best_flat, best_val, best_epoch = self._train(
+            best_flat, best_val, best_epoch, ran, stopped_by = self._train(
                 net, (xs[tr_idx], ys[tr_idx]), (xs[val_idx], ys[val_idx]), grid, gen
             )
             for i, (w, lr) in enumerate(grid):
                 self.search_.append(
-                    {"width": w, "lr": lr, "epochs": int(best_epoch[i]), "val_loss": float(best_val[i])}
+                    {"width": w, "lr": lr, "epochs": int(best_epoch[i]), "val_loss": float(best_val[i]),
+                     "epochs_run": int(ran[i]), "stopped_by": stopped_by[i]}
                 )
                 stacks.append((net, best_flat.detach(), i))
         j = min(range(len(self.search_)), key=lambda i: self.search_[i]["val_loss"])
         self.net_, self.flat_, self.choice_ = stacks[j]
+        self.network_ = self.net_.module(self.choice_, self.flat_)
         self.device_ = dev
         self.best_config_ = self.search_[j]
+        self.n_iter_ = self.best_config_["epochs_run"]
+        self.stopped_by_ = self.best_config_["stopped_by"]
         return self
 
     def _train(self, net: StackedMLP, train, val, grid, gen):
@@ -193,9 +224,15 @@ class MLPRegressor:
         active = torch.ones(k, dtype=torch.bool)
         n, step = x_tr.shape[0], 0
         stop_at = None if self.max_seconds is None else time.perf_counter() + self.max_seconds / len(self.widths)
+        # Per model: epochs it trained, and what stopped it (early stopping ends one model;
+        # the caps end every model still training).
+        ran = torch.zeros(k, dtype=torch.long)
+        stopped_by = ["epoch-cap"] * k
         for epoch in range(1, self.max_epochs + 1):
             if stop_at is not None and time.perf_counter() > stop_at:
+                stopped_by = [s if s == "early-stopping" else "time-cap" for s in stopped_by]
                 break
+            ran[active] = epoch
             if n <= self.batch_size:
                 batches = [slice(None)]
             else:
@@ -221,10 +258,13 @@ class MLPRegressor:
             improved_cpu = improved.cpu()
             best_epoch[improved_cpu] = epoch
             since = torch.where(improved_cpu, 0, since + 1)
-            active &= since < self.patience
+            ending = active & (since >= self.patience)
+            for i in torch.nonzero(ending).flatten().tolist():
+                stopped_by[i] = "early-stopping"
+            active &= ~ending
             if not active.any():
                 break
-        return best_flat, best_val.cpu(), best_epoch
+        return best_flat, best_val.cpu(), best_epoch, ran, stopped_by
 
     def predict(self, X) -> np.ndarray:
         """Predict ``y`` for inputs ``X`` of shape ``(n, d)``; returns ``(n,)``."""
@@ -233,5 +273,5 @@ class MLPRegressor:
         X = check_X(X, n_features=len(self.x_mean_))
         xs = torch.as_tensor((X - self.x_mean_) / self.x_std_, dtype=torch.float32, device=self.device_)
         with torch.no_grad():
-            out = self.net_.forward(xs, self.flat_)[self.choice_].cpu().numpy().astype(float)
+            out = self.network_(xs)[:, 0].cpu().numpy().astype(float)
         return out * self.y_std_ + self.y_mean_

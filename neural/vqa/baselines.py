@@ -297,7 +297,10 @@ class VQABaseline:
         net_: the trained network (in eval mode); vocab_: the question vocabulary;
         answers_: answer strings, by class id; history_: one dict per epoch
         (``epoch``, ``loss``, ``train_acc``, ``val_acc`` or ``None``, ``seconds``);
-        best_epoch_: the epoch whose weights were kept; device_: the torch device.
+        best_epoch_: the epoch whose weights were kept; device_: the torch device;
+        n_iter_: epochs trained; stopped_by_: what ended training — ``"early-stopping"``
+        (validation accuracy stopped improving: converged), ``"epoch-cap"`` (``epochs``
+        ran out first) or ``"time-cap"`` (``max_seconds`` ran out first).
     """
 
     family = "deep"
@@ -499,6 +502,13 @@ class VQABaseline:
                 since += 1
             if out_of_time or since >= self.patience:
                 break
+        self.n_iter_ = len(self.history_)
+        if out_of_time:
+            self.stopped_by_ = "time-cap"
+        elif since >= self.patience:
+            self.stopped_by_ = "early-stopping"
+        else:
+            self.stopped_by_ = "epoch-cap"
         if best_state is not None:
             self.net_.load_state_dict(best_state)
         self.net_.eval()

@@ -64,8 +64,11 @@ def test_search_has_one_entry_per_width_and_learning_rate():
     reg = MLPRegressor(widths=(4, 8), learning_rates=(1e-2, 3e-3, 1e-3), max_epochs=5, patience=5, seed=0)
     reg.fit(X, y)
     assert [(c["width"], c["lr"]) for c in reg.search_] == [(w, lr) for w in (4, 8) for lr in (1e-2, 3e-3, 1e-3)]
-    assert all(set(c) == {"width", "lr", "epochs", "val_loss"} for c in reg.search_)
+    assert all(set(c) == {"width", "lr", "epochs", "val_loss", "epochs_run", "stopped_by"} for c in reg.search_)
     assert all(1 <= c["epochs"] <= 5 and np.isfinite(c["val_loss"]) for c in reg.search_)
+    # five epochs with a patience of five: nothing can have stopped early, the cap ended every model
+    assert all(c["epochs_run"] == 5 and c["stopped_by"] == "epoch-cap" for c in reg.search_)
+    assert reg.n_iter_ == 5 and reg.stopped_by_ == "epoch-cap"
     best = min(reg.search_, key=lambda c: c["val_loss"])
     assert reg.best_config_ == best
     assert reg.best_config_ in reg.search_
@@ -76,6 +79,7 @@ def test_early_stopping_keeps_the_best_epoch():
     reg = MLPRegressor(widths=(8,), learning_rates=(1e-2,), max_epochs=400, patience=5, seed=0).fit(X, y)
     cfg = reg.best_config_
     assert cfg["epochs"] < 400  # patience stopped it early
+    assert reg.stopped_by_ == "early-stopping" and reg.n_iter_ == cfg["epochs"] + 5
     # the kept weights reproduce the recorded best validation loss ...
     n_val = round(0.2 * len(X))
     val_idx = np.random.default_rng(0).permutation(len(X))[:n_val]  # the split fit() draws for seed 0
@@ -84,6 +88,17 @@ def test_early_stopping_keeps_the_best_epoch():
     assert np.mean((pred - ys[val_idx]) ** 2) == pytest.approx(cfg["val_loss"], rel=1e-4)
     # ... and are not the last weights trained (those ran on past the best epoch)
     assert not torch.equal(reg.flat_, reg.net_.flat.detach())
+
+
+def test_network_is_the_selected_model_as_a_plain_module():
+    X, y = _linear(60, 0)
+    reg = MLPRegressor(widths=(4, 8), learning_rates=(1e-2,), max_epochs=50, patience=5, seed=0).fit(X, y)
+    linear = [m for m in reg.network_ if isinstance(m, torch.nn.Linear)]
+    width = reg.best_config_["width"]
+    assert [tuple(m.weight.shape) for m in linear] == [(width, X.shape[1]), (width, width), (1, width)]
+    xs = torch.as_tensor((X - reg.x_mean_) / reg.x_std_, dtype=torch.float32)
+    stacked = reg.net_.forward(xs, reg.flat_)[reg.choice_]
+    assert torch.allclose(reg.network_(xs)[:, 0], stacked, atol=1e-5)
 
 
 def test_predict_before_fit_raises():
