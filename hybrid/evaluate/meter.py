@@ -3,7 +3,9 @@
 Per phase it records wall and CPU seconds, peak resident memory, torch FLOPs counted
 with the formulas of ``torch.utils.flop_counter`` plus the project's own for the fused
 recurrent kernels (see :mod:`hybrid.evaluate.flops`), floating-point work a symbolic method
-reports analytically, counted symbolic operations, and energy / CO2e from CodeCarbon.
+reports analytically, counted symbolic operations, and energy / CO2e: measured by RAPL
+where readable, else CodeCarbon's estimate, and which of the two in ``energy_mode``
+(see :mod:`hybrid.evaluate.energy`).
 On ``cuda`` it synchronises before reading clocks and records
 ``torch.cuda.max_memory_allocated``.
 
@@ -16,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
-import os
 import resource
 import sys
 import time
@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hybrid.evaluate.energy import EnergyTracker
 from hybrid.evaluate.flops import TorchFlopCounter
 
 _ACTIVE: contextvars.ContextVar[PhaseMeasure | None] = contextvars.ContextVar(
@@ -63,9 +64,13 @@ class PhaseMeasure:
             ``mkldnn_rnn_layer``, ...).
         flops_reported: FLOPs a method counted analytically (numpy linear algebra).
         symbolic_ops: counted symbolic operations by kind.
-        energy_kwh: energy of the phase (CPU + RAM (+ GPU)), from CodeCarbon.
+        energy_kwh: energy of the phase (CPU + RAM (+ GPU)).
         co2e_kg: emissions of that energy at the configured grid's carbon intensity.
-        energy_source: how energy was obtained (RAPL measurement or an estimate).
+        energy_mode: ``"measured"`` (RAPL), ``"estimated"`` (CodeCarbon's model),
+            ``"unavailable"`` or ``"not measured"`` (energy tracking off).
+        energy_source: how energy was obtained, in words (what was read or assumed).
+        cpu_tdp_w: the TDP an estimate assumed (NaN when measured).
+        cpu_tdp_source: where that TDP came from.
         device: the device the work ran on.
         gpu_peak_bytes: ``torch.cuda.max_memory_allocated`` on cuda, else 0.
     """
@@ -79,7 +84,10 @@ class PhaseMeasure:
     symbolic_ops: dict[str, int] = field(default_factory=dict)
     energy_kwh: float = float("nan")
     co2e_kg: float = float("nan")
+    energy_mode: str = "not measured"
     energy_source: str = "not measured"
+    cpu_tdp_w: float = float("nan")
+    cpu_tdp_source: str = ""
     device: str = "cpu"
     gpu_peak_bytes: int = 0
 
@@ -120,90 +128,6 @@ def resolve_device(device: str) -> str:
     return device
 
 
-class _EnergyTracker:
-    """One CodeCarbon tracker per process, started once; a CodeCarbon task per phase.
-
-    Starting a tracker costs over a second (hardware detection), so phases use
-    ``start_task``/``stop_task`` on a tracker that stays up.
-    """
-
-    _instance: _EnergyTracker | None = None
-
-    def __init__(self) -> None:
-        self.tracker = None
-        self.source = "unavailable"
-        try:
-            from codecarbon import OfflineEmissionsTracker
-
-            for name in ("codecarbon", "codecarbon.core", "codecarbon.emissions_tracker"):
-                logging.getLogger(name).setLevel(logging.ERROR)
-            country = os.environ.get("HYBRID_CO2_COUNTRY", "USA")
-            self.tracker = OfflineEmissionsTracker(
-                country_iso_code=country,
-                save_to_file=False,
-                log_level="error",
-                tracking_mode="process",
-                measure_power_secs=1,
-                allow_multiple_runs=True,
-            )
-            self.tracker.start()
-            # The first task after start pays a ~1 s first measurement; pay it here,
-            # outside any metered phase.
-            self.tracker.start_task("warm-up")
-            self.tracker.stop_task()
-            self.source = self._describe(country)
-        except Exception as exc:  # energy is optional: never fail a run for it
-            self.tracker = None
-            self.source = f"unavailable ({type(exc).__name__}: {exc})"
-
-    def _describe(self, country: str) -> str:
-        parts = []
-        for hw in getattr(self.tracker, "_hardware", []):
-            kind = type(hw).__name__
-            mode = getattr(hw, "_mode", None)
-            if kind == "CPU":
-                if mode == "intel_rapl":
-                    parts.append("CPU: RAPL measurement")
-                else:
-                    model = getattr(hw, "_model", "unknown CPU")
-                    tdp = getattr(hw, "_tdp", None)
-                    parts.append(f"CPU: estimate from load x TDP ({model}, TDP {tdp} W, mode {mode})")
-            elif kind == "GPU":
-                parts.append("GPU: NVML measurement")
-            elif kind == "RAM":
-                parts.append("RAM: estimate from memory size")
-        return "; ".join(parts) + f"; CO2e at {country} grid intensity"
-
-    @classmethod
-    def get(cls) -> _EnergyTracker:
-        if cls._instance is None:
-            cls._instance = cls()
-        return cls._instance
-
-    @contextlib.contextmanager
-    def measure(self, phase: PhaseMeasure) -> Iterator[None]:
-        if self.tracker is None:
-            phase.energy_source = self.source
-            yield
-            return
-        try:
-            self.tracker.start_task(f"phase-{time.monotonic_ns()}")
-        except Exception as exc:
-            phase.energy_source = f"unavailable ({type(exc).__name__}: {exc})"
-            yield
-            return
-        try:
-            yield
-        finally:
-            try:
-                data = self.tracker.stop_task()
-                phase.energy_kwh = float(data.energy_consumed)
-                phase.co2e_kg = float(data.emissions)
-                phase.energy_source = self.source
-            except Exception as exc:
-                phase.energy_source = f"unavailable ({type(exc).__name__}: {exc})"
-
-
 def _read_hwm_bytes() -> int | None:
     try:
         with open("/proc/self/status") as fh:
@@ -230,7 +154,7 @@ class Meter:
     Args:
         device: ``"cpu"`` or ``"cuda[:N]"`` (already resolved).
         count_flops: count torch FLOPs with ``FlopCounterMode`` (slows tiny ops down).
-        track_energy: measure energy with CodeCarbon.
+        track_energy: measure energy (RAPL, else CodeCarbon's estimate).
 
     Example:
         >>> meter = Meter("cpu", track_energy=False)
@@ -258,7 +182,7 @@ class Meter:
             torch.cuda.synchronize()
             torch.cuda.reset_peak_memory_stats()
         hwm_reset = _reset_hwm()
-        energy = _EnergyTracker.get().measure(measure) if self.track_energy else _null()
+        energy = EnergyTracker.get().measure(measure) if self.track_energy else _null()
         flop_mode = None
         if self.count_flops and torch is not None:
             flop_mode = TorchFlopCounter()
