@@ -6,6 +6,7 @@ Bad input prints one line, ``hybrid: error: ...``, and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -30,6 +31,32 @@ def _positive_ints(name: str):
         if not values or any(n <= 0 for n in values):
             raise argparse.ArgumentTypeError(f"{name} must be positive integers, got {text!r}")
         return values
+
+    return parse
+
+
+def _non_negative(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer, got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be >= 0, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number of seconds, got {text!r}") from None
+        if not math.isfinite(value) or value <= 0:  # NaN would compare False everywhere and disable the limit
+            raise argparse.ArgumentTypeError(f"{name} must be a finite number of seconds > 0, got {text!r}")
+        return value
 
     return parse
 
@@ -83,12 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     papers = repro.add_subparsers(dest="paper", required=True, parser_class=_Parser)
     aif = papers.add_parser("ai-feynman", help="the Feynman benchmark (FSReD, 100 equations), peers side by side")
     aif.add_argument("--ids", default=None, help="comma-separated FSReD ids (default: all 100)")
-    aif.add_argument("--budget-s", type=float, default=300.0, help="seconds per equation and system (default 300)")
+    aif.add_argument("--budget-s", type=_seconds("--budget-s"), default=300.0,
+                     help="seconds per equation and system (default 300)")
     aif.add_argument("--noise", type=_floats, default=[0.0, 1e-2], help="noise levels, e.g. 0,1e-3,1e-2")
     aif.add_argument("--peers", default="", help="peer systems side by side: gplearn,operon")
     aif.add_argument("--samples", type=_positive("--samples"), default=1000, help="samples per equation (1000)")
     aif.add_argument("--no-mlp", action="store_true", help="skip the MLP baseline")
-    aif.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
+    aif.add_argument("--seed", type=_non_negative("--seed"), default=0, help="data seed (default 0)")
     aif.add_argument("--jobs", type=_positive("--jobs"), default=None, help="parallel runs (default: CPU count)")
     aif.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the oracle and MLP train")
     aif.add_argument("--out", default="results/ai-feynman", help="output folder (default results/ai-feynman)")
@@ -99,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     nsvqa.add_argument("--no-deep", action="store_true", help="skip the end-to-end baselines")
     nsvqa.add_argument("--no-hybrid", action="store_true",
                        help="only the baselines' stages (to split the work over two processes)")
-    nsvqa.add_argument("--seed", type=int, default=0, help="data and model seed (default 0)")
+    nsvqa.add_argument("--seed", type=_non_negative("--seed"), default=0, help="data and model seed (default 0)")
     nsvqa.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the networks train")
     nsvqa.add_argument("--out", default="results/ns-vqa", help="output folder (default results/ns-vqa)")
     nsvqa.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -112,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the deep baselines' budgets as multiples of the hybrid's interactions, comma-separated "
                            "(default 10,100; --quick 1,10); stored budgets are read back")
     mcts.add_argument("--deep-algos", default=None, help="comma-separated subset of ppo,dqn (default both)")
-    mcts.add_argument("--seed", type=int, default=0, help="seed of every stage (default 0)")
+    mcts.add_argument("--seed", type=_non_negative("--seed"), default=0, help="seed of every stage (default 0)")
     mcts.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the networks train")
     mcts.add_argument("--out", default="results/mcts", help="output folder (default results/mcts)")
     mcts.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -122,9 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--levels", required=True, help="level file in the standard text format (XSB or Boxoban)")
     plan.add_argument("--from-pixels", action="store_true",
                       help="read each level from its rendered frame with a perception net trained on generated levels")
-    plan.add_argument("--time-limit-s", type=float, default=10.0, help="seconds per level, perception included (10)")
+    plan.add_argument("--time-limit-s", type=_seconds("--time-limit-s"), default=10.0,
+                      help="seconds per level, perception included (10)")
     plan.add_argument("--out", default=None, help="folder for results.jsonl and summary.json (default: none)")
-    plan.add_argument("--seed", type=int, default=0, help="seed of the perception's frames and training (default 0)")
+    plan.add_argument("--seed", type=_non_negative("--seed"), default=0,
+                      help="seed of the perception's frames and training (default 0)")
     plan.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the perception net runs")
     plan.add_argument("--perception-frames", type=_positive("--perception-frames"), default=500,
                       help="labelled frames of generated levels the perception trains on (default 500)")
@@ -181,7 +211,7 @@ def _cmd_compare(args) -> int:
     db_path = out / "results.db"
     with ResultStore(db_path) as store:
         try:
-            _, outcome, files = sweep_and_report(
+            records, outcome, files = sweep_and_report(
                 configs, store, out, backend=args.backend, jobs=args.jobs or min(os.cpu_count() or 1, len(configs)),
                 ray_address=args.ray_address, track_energy=not args.no_energy, progress=not args.no_progress,
             )
@@ -190,8 +220,23 @@ def _cmd_compare(args) -> int:
                   "rerun the same command to resume", file=sys.stderr)
             return 130
     print(f"{outcome.ran} runs now, {outcome.skipped} already stored, {outcome.failed} failed")
+    _print_failures(records)
     print(f"report: {files.report}\nsummary: {files.summary}\nstore: {db_path}")
+    if records and all(r.status != "ok" for r in records):
+        print("hybrid: every run failed (reasons above and in the report)", file=sys.stderr)
+        return 1
     return 0
+
+
+def _print_failures(records, limit: int = 10) -> None:
+    """One line per failed run, with the first line of its error, on stderr."""
+    failed = [r for r in records if r.status != "ok"]
+    for r in failed[:limit]:
+        reason = r.error.splitlines()[0] if r.error else "(no message)"
+        print(f"failed: {r.config.task} {r.config.method} n={r.config.n_train} seed={r.config.seed}: {reason}",
+              file=sys.stderr)
+    if len(failed) > limit:
+        print(f"failed: ... and {len(failed) - limit} more (see the report)", file=sys.stderr)
 
 
 def _cmd_reproduce_ns_vqa(args) -> int:
@@ -246,8 +291,6 @@ def _cmd_plan(args) -> int:
     levels = Path(args.levels)
     if not levels.exists():
         raise ValueError(f"--levels: no such file or folder: {str(levels)!r}")
-    if not args.time_limit_s > 0:
-        raise ValueError(f"--time-limit-s must be > 0, got {args.time_limit_s}")
     if args.out is not None:
         _check_writable(Path(args.out))
     try:
@@ -275,7 +318,11 @@ def _cmd_reproduce(args) -> int:
 
     out = Path(args.out)
     _check_writable(out)
-    ids = [i.strip() for i in args.ids.split(",") if i.strip()] if args.ids else None
+    ids = None
+    if args.ids is not None:
+        ids = [i.strip() for i in args.ids.split(",") if i.strip()]
+        if not ids:
+            raise ValueError(f"--ids names no FSReD id ({args.ids!r}); give ids like I.6.2a,II.11.27 or leave it out")
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     try:
         summary = reproduce_ai_feynman(
@@ -287,16 +334,24 @@ def _cmd_reproduce(args) -> int:
         print(f"hybrid: interrupted; finished runs are stored in {out / 'results.db'}; "
               "rerun the same command to resume", file=sys.stderr)
         return 130
+    from hybrid.regression.reproduce import all_failed
+
     for system, per_noise in summary.items():
         if system == "settings":
             continue
         for noise, row in per_noise.items():
+            failed = f", {row['failed_runs']} runs failed" if row.get("failed_runs") else ""
             if "solved" in row:
                 print(f"{system:12s} noise {noise:>6s}: {row['solved']}/{row['total']} exact, "
-                      f"median {row['median_seconds_solved']} s on the solved")
+                      f"median {row['median_seconds_solved']} s on the solved{failed}")
             else:
-                print(f"{system:12s} noise {noise:>6s}: median extrapolation R^2 {row['median_r2_extrap']}")
+                print(f"{system:12s} noise {noise:>6s}: median extrapolation R^2 {row['median_r2_extrap']}{failed}")
+            for error, count in row.get("errors", {}).items():
+                print(f"failed: {system} noise {noise}: {count} x {error}", file=sys.stderr)
     print(f"table: {out / 'ai_feynman.md'}\nsummary: {out / 'summary.json'}")
+    if all_failed(summary):
+        print("hybrid: every run failed (reasons above and in the table)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -309,7 +364,7 @@ def _cmd_report(args) -> int:
         raise ValueError(f"no results store at {str(path)!r}")
     out = Path(args.out) if args.out else path.parent
     _check_writable(out)
-    with ResultStore(path) as store:
+    with ResultStore(path, readonly=True) as store:
         records = store.records()
     if not records:
         raise ValueError(f"{path} holds no runs")

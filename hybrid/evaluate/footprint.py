@@ -138,10 +138,11 @@ def stopping_of(method: Any) -> list[dict[str, Any]]:
 
 
 def summarise_stopping(stops: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run's stopping record: ``iterations`` (the most), ``iteration_unit``, ``stopped_by`` and ``capped``.
+    """One run's stopping record: the most ``iterations``, their unit, the reasons and whether a cap ended any.
 
-    ``stopped_by`` counts each reason (``"early-stopping x8, epoch-cap x2"``); ``capped``
-    is true when any network was ended by a cap. Empty input gives an empty dict.
+    ``stopped_by`` counts each reason in words (``"early-stopping x8, epoch-cap x2"``),
+    ``stop_counts`` as a dict; ``capped`` is true when any network was ended by a cap.
+    Empty input gives an empty dict.
     """
     if not stops:
         return {}
@@ -151,7 +152,7 @@ def summarise_stopping(stops: list[dict[str, Any]]) -> dict[str, Any]:
     text = ", ".join(k if v == 1 and len(stops) == 1 else f"{k} x{v}" for k, v in sorted(counts.items()))
     units = sorted({s["unit"] for s in stops})
     return {"iterations": max(s["n_iter"] for s in stops), "iteration_unit": "/".join(units), "stopped_by": text,
-            "capped": any(s["stopped_by"] in CAPS for s in stops)}
+            "stop_counts": counts, "capped": any(s["stopped_by"] in CAPS for s in stops)}
 
 
 def latency_per_example(call: Callable[[], Any], batch: int, *, repeats: int = 7, budget_s: float = 1.0) -> float:

@@ -20,9 +20,11 @@ class MetricSpec:
         higher_is_better: direction of improvement.
         target: the level that counts as reached, for samples-to-target tables
             (``None``: the metric gets curves but no target column).
-        floor: plots draw values below this at it (R^2 can be -1e6 far outside the
-            data; the tables keep the true value).
-        ceiling: the largest possible value (R^2: 1); interval bands are cut there.
+        floor: plots draw values below this at it, marked as clipped (R^2 can be -1e6
+            far outside the data; the tables keep the true value).
+        ceiling: the largest possible value (R^2: 1); intervals are cut there.
+        minimum: the smallest possible value (an accuracy's 0; ``None`` for R^2, which
+            has none); intervals are cut there.
     """
 
     name: str
@@ -31,6 +33,15 @@ class MetricSpec:
     target: float | None = None
     floor: float | None = None
     ceiling: float | None = None
+    minimum: float | None = None
+
+    def bounded(self, value: float) -> float:
+        """``value`` cut to ``[minimum, ceiling]`` (a Student-t interval can pass a metric's bounds)."""
+        if self.ceiling is not None and value > self.ceiling:
+            return self.ceiling
+        if self.minimum is not None and value < self.minimum:
+            return self.minimum
+        return value
 
     def reached(self, value: float) -> bool:
         """True if ``value`` meets the target (False when there is no target or NaN)."""

@@ -7,7 +7,6 @@ task and figure, and ``summary.json`` with flat keys for scripts.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,13 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.evaluate.plots import plot_compute, plot_sample_efficiency
 from hybrid.evaluate.protocols import MetricSpec
+from hybrid.evaluate.stages import dumps_strict
 from hybrid.evaluate.store import RunRecord
 
 KWH_TO_J = 3.6e6
-#: Figures share these colours: hybrids blue-green, deep baselines warm.
-_FAMILY_COLOURS = {"hybrid": ["#1b7837", "#2166ac", "#5aae61"], "deep": ["#d6604d", "#b2182b", "#f4a582"],
-                   "compressed-deep": ["#8073ac", "#542788"], "peer": ["#737373", "#bf812d", "#35978f"]}
 
 
 @dataclass
@@ -39,6 +37,15 @@ class Cell:
     train_co2e_kg: float = math.nan
     inference_seconds: float = math.nan
     symbolic_ops: float = math.nan
+    trained_for: str = ""
+    stopped_by: str = ""
+    capped_runs: int = 0
+    params: float = math.nan
+    nonzero_params: float = math.nan
+    model_bytes: float = math.nan
+    latency_s_b1: float = math.nan
+    latency_s_batch: float = math.nan
+    latency_batch: int = 0
 
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -82,8 +89,27 @@ def aggregate(records: Iterable[RunRecord]) -> dict[str, dict[str, dict[int, Cel
         cell.train_co2e_kg = _nanmean(r.train.get("co2e_kg", math.nan) for r in runs)
         cell.inference_seconds = _nanmean(r.inference.get("wall_s", math.nan) for r in runs)
         cell.symbolic_ops = _nanmean(sum(r.train.get("symbolic_ops", {}).values()) for r in runs)
+        _training(cell, runs)
+        for name in ("params", "nonzero_params", "model_bytes", "latency_s_b1", "latency_s_batch"):
+            setattr(cell, name, _nanmean(r.inference.get(name, math.nan) for r in runs))
+        cell.latency_batch = max((int(r.inference.get("latency_batch") or 0) for r in runs), default=0)
         out[task][method][n] = cell
     return out
+
+
+def _training(cell: Cell, runs: list[RunRecord]) -> None:
+    """How long the seeds' runs trained and what ended them (from the records' ``train`` measures)."""
+    iters = [r.train["iterations"] for r in runs if isinstance(r.train.get("iterations"), (int, float))]
+    units = sorted({r.train.get("iteration_unit", "") for r in runs} - {""})
+    if iters:
+        lo, hi = int(min(iters)), int(max(iters))
+        cell.trained_for = (f"{lo}" if lo == hi else f"{lo}-{hi}") + f" {'/'.join(units)}"
+    counts: dict[str, int] = defaultdict(int)
+    for r in runs:
+        for reason, k in (r.train.get("stop_counts") or {}).items():
+            counts[reason] += int(k)
+    cell.stopped_by = ", ".join(f"{reason} x{k}" for reason, k in sorted(counts.items()))
+    cell.capped_runs = sum(bool(r.train.get("capped")) for r in runs)
 
 
 def samples_to_target(cells: dict[int, Cell], metric: MetricSpec) -> int | None:
@@ -140,7 +166,11 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
         "runs_ok": sum(r.status == "ok" for r in records),
         "runs_failed": sum(r.status != "ok" for r in records),
     }
-    energy_sources = sorted({r.train.get("energy_source", "") for r in records if r.status == "ok"} - {""})
+    ok = [r for r in records if r.status == "ok"]
+    energy_sources = sorted({r.train.get("energy_source", "") for r in ok} - {""})
+    energy_modes = sorted({r.train.get("energy_mode", "") for r in ok} - {""})
+    tdps = sorted({(r.train.get("cpu_tdp_w"), r.train.get("cpu_tdp_source", "")) for r in ok
+                   if isinstance(r.train.get("cpu_tdp_w"), (int, float)) and math.isfinite(r.train["cpu_tdp_w"])})
     devices = sorted({r.config.device for r in records})
     hosts = sorted({r.host for r in records if r.host})
     lines = [
@@ -149,10 +179,12 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
         f"{summary['runs_ok']} runs finished, {summary['runs_failed']} failed; device(s): {', '.join(devices)}; "
         f"host(s): {', '.join(hosts)}.",
         "",
-        "How to read this: every number is a mean over seeds; intervals are 95% Student-t intervals. "
-        "Training FLOPs are torch operations counted with FlopCounterMode's formulas plus the "
-        "floating-point work symbolic methods count analytically (numpy linear algebra). "
-        f"Energy: {'; '.join(energy_sources) or 'not measured'}.",
+        "How to read this: every number is a mean over seeds; intervals are 95% Student-t intervals, cut at "
+        "the metric's bounds. Training FLOPs are torch operations counted with FlopCounterMode's formulas (the "
+        "fused LSTM/GRU kernels with the project's own) plus the floating-point work symbolic methods count "
+        "analytically (numpy linear algebra).",
+        "",
+        _energy_line(energy_modes, energy_sources),
         "",
     ]
     figures: list[Path] = []
@@ -161,14 +193,15 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
         methods = table[task]
         order = sorted(methods, key=lambda m: (families.get(m) != "hybrid", m))
         lines += [f"## Task `{task}`", ""]
-        fig_a = _plot_sample_efficiency(task, methods, order, families, specs, out)
-        fig_b = _plot_compute(task, methods, order, families, specs[0], out)
+        fig_a = plot_sample_efficiency(task, methods, order, families, specs, out)
+        fig_b = plot_compute(task, methods, order, families, specs[0], out)
         figures += [fig_a, fig_b]
         lines += [
             f"![sample efficiency]({fig_a.name})",
             "",
             "*Sample efficiency: each metric against training-set size (log scale); line = mean over seeds, "
-            "band = 95% interval.*",
+            "band = 95% interval; a hollow triangle is a mean below the axis, drawn at its bottom and labelled "
+            "with its true value.*",
             "",
             f"![compute vs {specs[0].name}]({fig_b.name})",
             "",
@@ -178,27 +211,102 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
         ]
         lines += _targets_table(task, methods, order, families, specs, summary)
         lines += _sizes_table(task, methods, order, families, specs, summary)
+        lines += _model_table(task, methods, order, families, summary)
+    lines += _capped_runs(ok)
     failed = [r for r in records if r.status != "ok"]
     if failed:
-        lines += ["## Failed runs", "", "| task | method | n_train | seed | error |", "|---|---|---|---|---|"]
-        for r in failed[:20]:
-            err = r.error.splitlines()[0] if r.error else ""
+        lines += ["## Failed runs", "", f"{len(failed)} runs raised instead of finishing; the first line of each "
+                  "error:", "", "| task | method | n_train | seed | error |", "|---|---|---|---|---|"]
+        for r in failed[:50]:
+            err = (r.error.splitlines()[0] if r.error else "(no message)").replace("|", "\\|")
             lines.append(f"| {r.config.task} | {r.config.method} | {r.config.n_train} | {r.config.seed} | {err} |")
+        if len(failed) > 50:
+            lines.append(f"| ... | {len(failed) - 50} more in results.csv | | | |")
         lines.append("")
+    summary["energy_mode"] = "; ".join(energy_modes) or "not measured"
     summary["energy_source"] = "; ".join(energy_sources)
+    summary["cpu_tdp_w"] = tdps[0][0] if len(tdps) == 1 else None
+    summary["cpu_tdp_source"] = tdps[0][1] if len(tdps) == 1 else None
     report_path = out / "report.md"
     report_path.write_text("\n".join(lines))
     summary_path = out / "summary.json"
-    summary_path.write_text(json.dumps(_json_safe(summary), indent=1, sort_keys=True))
+    summary_path.write_text(dumps_strict(summary, indent=1, sort_keys=True))
     return ReportFiles(report_path, summary_path, tuple(figures))
 
 
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+def _energy_line(modes: list[str], sources: list[str]) -> str:
+    """The report's sentence on energy: measured or estimated, and from what."""
+    if not modes or modes == ["not measured"]:
+        return "**Energy: not measured** (energy tracking was off)."
+    if "measured" in modes and len(modes) == 1:
+        head = "**Energy: measured** (RAPL)."
+    elif "estimated" in modes:
+        head = ("**Energy: estimated, not measured.** The joules and CO2e below are a model's output (CPU load "
+                "times an assumed TDP), not a reading of this machine's power: compare them between methods run "
+                "here, not with other machines.")
+    else:
+        head = f"**Energy: {', '.join(modes)}.**"
+    return head + " " + " / ".join(sources)
+
+
+def _capped_runs(records: list[RunRecord]) -> list[str]:
+    """The section listing runs that a cap (epochs, wall clock) ended before convergence: their curve measures it."""
+    capped = [r for r in records if r.train.get("capped")]
+    if not capped:
+        return []
+    lines = ["## Runs a cap ended", "",
+             f"{len(capped)} runs stopped because an epoch or time cap ran out before early stopping ended them: "
+             "at these sizes the curve measures the cap, not what the data allow.", "",
+             "| task | method | n_train | seed | trained | stopped by |", "|---|---|---|---|---|---|"]
+    for r in capped:
+        lines.append(f"| {r.config.task} | {r.config.method} | {r.config.n_train} | {r.config.seed} | "
+                     f"{r.train.get('iterations')} {r.train.get('iteration_unit', '')} | {r.train.get('stopped_by')} |")
+    return lines + [""]
+
+
+def _model_table(task, methods, order, families, summary) -> list[str]:
+    """Per method and size: how training ended, the model's size and its inference latency."""
+    lines = ["### Training and model", "",
+             "How long each network trained and what ended it (early stopping, an epoch or time cap, or the "
+             "interaction budget that is the x-axis); parameters (non-zero), bytes as saved (a formula's text "
+             "for methods without networks) and warm inference latency per example, at batch 1 and at the "
+             "task's batch.", "",
+             "| method | family | n_train | trained | stopped by | capped runs | params (non-zero) | bytes "
+             "| latency/example, batch 1 | latency/example, batch |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for m in order:
+        for n, c in sorted(methods[m].items()):
+            params = "—" if math.isnan(c.params) else f"{c.params:,.0f} ({c.nonzero_params:,.0f})"
+            batch = f"{_fmt_seconds(c.latency_s_batch)} (b={c.latency_batch})" if c.latency_batch else "—"
+            lines.append(f"| {m} | {families.get(m, '')} | {n} | {c.trained_for or '—'} | {c.stopped_by or '—'} | "
+                         f"{c.capped_runs}/{c.seeds} | {params} | {_fmt_bytes(c.model_bytes)} | "
+                         f"{_fmt_seconds(c.latency_s_b1)} | {batch} |")
+            key = f"{task}.{m}"
+            summary[f"{key}.params.n{n}"] = c.params
+            summary[f"{key}.nonzero_params.n{n}"] = c.nonzero_params
+            summary[f"{key}.model_bytes.n{n}"] = c.model_bytes
+            summary[f"{key}.latency_s_b1.n{n}"] = c.latency_s_b1
+            summary[f"{key}.latency_s_batch.n{n}"] = c.latency_s_batch
+            summary[f"{key}.capped_runs.n{n}"] = c.capped_runs
+    return lines + [""]
+
+
+def _fmt_bytes(x: float) -> str:
+    if x is None or math.isnan(x):
+        return "—"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.0f} B"
+
+
+def _fmt_seconds(x: float) -> str:
+    if x is None or math.isnan(x):
+        return "—"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if x >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x / 1e-9:.3g} ns"
 
 
 def _targets_table(task, methods, order, families, specs, summary) -> list[str]:
@@ -301,6 +409,7 @@ def _sizes_table(task, methods, order, families, specs, summary) -> list[str]:
             cols = []
             for s in specs:
                 mean, lo, hi = cell.metrics.get(s.name, (math.nan, math.nan, math.nan))
+                lo, hi = s.bounded(lo), s.bounded(hi)
                 summary[f"{task}.{m}.{s.name}.n{n}"] = mean
                 plain = math.isnan(lo) or lo == hi
                 cols.append(_fmt(mean, 4) if plain else f"{_fmt(mean, 4)} [{_fmt(lo)}, {_fmt(hi)}]")
@@ -315,94 +424,3 @@ def _sizes_table(task, methods, order, families, specs, summary) -> list[str]:
             )
     lines.append("")
     return lines
-
-
-def _colours(order, families):
-    used: dict[str, int] = defaultdict(int)
-    colours = {}
-    for m in order:
-        fam = families.get(m, "deep")
-        palette = _FAMILY_COLOURS.get(fam, _FAMILY_COLOURS["deep"])
-        colours[m] = palette[used[fam] % len(palette)]
-        used[fam] += 1
-    return colours
-
-
-def _clip(values: np.ndarray, spec: MetricSpec) -> np.ndarray:
-    lo = -np.inf if spec.floor is None else spec.floor
-    hi = np.inf if spec.ceiling is None else spec.ceiling
-    return np.clip(values, lo, hi)
-
-
-def _limits(ax, spec: MetricSpec) -> None:
-    if spec.floor is not None and spec.ceiling is not None:
-        margin = 0.05 * (spec.ceiling - spec.floor)
-        ax.set_ylim(spec.floor - margin, spec.ceiling + margin)
-
-
-def _save(fig, axes, title: str, path: Path) -> Path:
-    """Legend (if anything was drawn), title, write the PNG, free the figure."""
-    import matplotlib.pyplot as plt
-
-    if axes[0][0].get_legend_handles_labels()[0]:
-        axes[0][0].legend(fontsize=8, loc="best")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _plot_sample_efficiency(task, methods, order, families, specs, out: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    colours = _colours(order, families)
-    fig, axes = plt.subplots(1, len(specs), figsize=(4.6 * len(specs), 3.8), squeeze=False)
-    for ax, spec in zip(axes[0], specs, strict=True):
-        for m in order:
-            cells = methods[m]
-            ns = np.array(sorted(cells))
-            stats = np.array([cells[n].metrics.get(spec.name, (math.nan,) * 3) for n in ns], dtype=float)
-            if np.all(np.isnan(stats[:, 0])):
-                continue
-            mean, lo, hi = (_clip(stats[:, i], spec) for i in range(3))
-            ax.plot(ns, mean, "o-", color=colours[m], label=f"{m} ({families.get(m, '')})")
-            ax.fill_between(ns, lo, hi, color=colours[m], alpha=0.2, linewidth=0)
-        if spec.target is not None:
-            ax.axhline(spec.target, color="grey", linestyle=":", linewidth=1, label=f"target {spec.target:g}")
-        _limits(ax, spec)
-        ax.set_xscale("log")
-        ax.set_xlabel("training samples (n_train)")
-        note = f"\n(values below {spec.floor:g} drawn at {spec.floor:g})" if spec.floor is not None else ""
-        label = spec.label + note
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    return _save(fig, axes, f"{task}: performance vs amount of data", out / f"{task}_sample_efficiency.png")
-
-
-def _plot_compute(task, methods, order, families, spec: MetricSpec, out: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    colours = _colours(order, families)
-    axes_spec = [("train_flops", "training FLOPs"), ("train_seconds", "training seconds"),
-                 ("train_joules", "training energy (J)")]
-    fig, axes = plt.subplots(1, 3, figsize=(13.5, 3.8), squeeze=False)
-    for ax, (attr, xlabel) in zip(axes[0], axes_spec, strict=True):
-        for m in order:
-            cells = [methods[m][n] for n in sorted(methods[m])]
-            x = np.array([getattr(c, attr) for c in cells], dtype=float)
-            y = _clip(np.array([c.metrics.get(spec.name, (math.nan,))[0] for c in cells], dtype=float), spec)
-            ok = np.isfinite(x) & (x > 0) & np.isfinite(y)
-            if not ok.any():
-                continue
-            ax.plot(x[ok], y[ok], "o-", color=colours[m], label=f"{m} ({families.get(m, '')})")
-            for xi, yi, c in zip(x[ok], y[ok], [c for c, k in zip(cells, ok, strict=True) if k], strict=True):
-                ax.annotate(f"n={c.n}", (xi, yi), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        if spec.target is not None:
-            ax.axhline(spec.target, color="grey", linestyle=":", linewidth=1)
-        _limits(ax, spec)
-        ax.set_xscale("log")
-        ax.set_xlabel(xlabel + " (log)")
-        ax.set_ylabel(spec.label)
-        ax.grid(alpha=0.3)
-    return _save(fig, axes, f"{task}: compute vs {spec.name}", out / f"{task}_compute.png")

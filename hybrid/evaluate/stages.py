@@ -1,5 +1,7 @@
 """Resumable stages of a long reproduce run: each stage's result is a JSON file in one folder.
 
+Also the JSON helpers of every file the project writes for users (:func:`dumps_strict`).
+
 ``hybrid reproduce ...`` scripts run for hours; a run cut short (Ctrl-C, a lost machine)
 resumes by calling the same stages again: a stage whose file is there is read back, not
 recomputed.
@@ -8,6 +10,7 @@ recomputed.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +24,30 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON-able: {type(obj).__name__}")
+
+
+def strict_json(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, inf, numpy's too) replaced by ``None``, recursively.
+
+    What ``json`` calls ``NaN`` is not JSON: strict parsers (JavaScript's, ``jq``, Go's)
+    refuse it. Dict keys, strings and finite numbers pass unchanged; numpy scalars and
+    arrays become Python values first.
+    """
+    if isinstance(obj, dict):
+        return {k: strict_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [strict_json(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):
+        return strict_json(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps_strict(obj: Any, **kwargs: Any) -> str:
+    """Valid JSON text for ``obj``: non-finite numbers as ``null`` (see :func:`strict_json`), paths as strings."""
+    kwargs.setdefault("default", jsonable)
+    return json.dumps(strict_json(obj), allow_nan=False, **kwargs)
 
 
 class StageStore:

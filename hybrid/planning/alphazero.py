@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hybrid.evaluate.stages import dumps_strict
 from hybrid.planning.selfplay import (
     CachedEvaluator,
     ReplayBuffer,
@@ -865,7 +866,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             parallel_games=args.match_parallel,
         )
         summary["match"] = {**match, "simulations": args.match_simulations, "seconds": time.perf_counter() - t}
-    text = json.dumps(summary, indent=1)
+    text = dumps_strict(summary, indent=1)
     print(text)
     if args.json:
         Path(args.json).write_text(text)

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.evaluate.stages import dumps_strict
 from hybrid.planning.agents import make_agent
 from hybrid.planning.perceive import SOKOBAN_TRAINING_KWARGS, perception_key, read_grid, train_perception
 from tasks.envs.sokoban import TILE_SIZE, Level, SokobanModel, load_levels, render_grid
@@ -383,7 +384,7 @@ def plan_levels(
         previous = _read_previous(results_path, key, len(levels))
         with open(results_path, "w", encoding="utf-8") as fh:  # rewrite what is kept, drop a cut last line
             for rec in previous:
-                fh.write(json.dumps(rec) + "\n")
+                fh.write(dumps_strict(rec) + "\n")
 
     done = {rec["index"] for rec in previous}
     if from_pixels and len(done) < len(levels):
@@ -408,7 +409,7 @@ def plan_levels(
 
     def write(rec: dict[str, Any]) -> None:
         if fh is not None:
-            fh.write(json.dumps({**rec, "key": key}) + "\n")
+            fh.write(dumps_strict({**rec, "key": key}) + "\n")
             fh.flush()
 
     try:
@@ -437,5 +438,5 @@ def plan_levels(
         "results": None if results_path is None else str(results_path),
     }
     if out is not None:
-        (Path(out) / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        (Path(out) / "summary.json").write_text(dumps_strict(summary, indent=2) + "\n", encoding="utf-8")
     return summary

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hybrid.evaluate.stages import StageStore, jsonable
+from hybrid.evaluate.stages import StageStore, dumps_strict
 
 #: The puzzles of stage 2, in order.
 PUZZLES = ("8-puzzle", "lights-out", "sokoban")
@@ -460,7 +460,7 @@ def reproduce_mcts(
 
     summary = _summary(cfg, quick, speed, puzzles, deep_rows, az, timings, machine_info())
     summary["stages_computed"] = list(stages.computed)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=jsonable))
+    (out / "summary.json").write_text(dumps_strict(summary, indent=2))
     _write_table(out / "mcts.md", summary)
     try:
         _write_figures(out, summary)

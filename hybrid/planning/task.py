@@ -173,8 +173,9 @@ class PlanningTask:
     """
 
     metrics = (
-        MetricSpec("success_rate", "test instances solved", True, 0.95, floor=0.0, ceiling=1.0),
-        MetricSpec("perception_state_accuracy", "first frames read entirely right (hybrid)", True, None, 0.0, 1.0),
+        MetricSpec("success_rate", "test instances solved", True, 0.95, floor=0.0, ceiling=1.0, minimum=0.0),
+        MetricSpec("perception_state_accuracy", "first frames read entirely right (hybrid)", True, None, 0.0, 1.0,
+                   0.0),
     )
 
     #: name -> (env id, default max steps, default size)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -265,8 +266,10 @@ class FeynmanRegressor:
             raise ValueError(f"need more samples than variables: got {n} samples for {d} variables")
         if np.ptp(y) <= 1e-12 * max(float(np.max(np.abs(y))), 1e-300):
             raise ValueError("y is constant: there is no formula to find beyond the constant itself")
-        if self.time_budget_s <= 0:
-            raise ValueError(f"time_budget_s must be > 0, got {self.time_budget_s}")
+        budget = self.time_budget_s
+        if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not math.isfinite(budget) or budget <= 0:
+            # NaN would pass "<= 0" and leave the search without a deadline
+            raise ValueError(f"time_budget_s must be a finite number > 0, got {budget!r}")
         operators = check_operators(self.operators)
         names = self._names(variable_names, d)
         input_units, output_units = self._units(units, d)

@@ -73,7 +73,8 @@ class FeynmanTask:
     metrics = (
         MetricSpec("r2_extrap", "R^2 outside the training range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
         MetricSpec("r2_test", "R^2 in range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
-        MetricSpec("exact", "share of formulas recovered exactly", True, 1.0, floor=0.0, ceiling=1.0),
+        MetricSpec("exact", "share of formulas recovered exactly", True, 1.0, floor=0.0, ceiling=1.0,
+                   minimum=0.0),
     )
 
     def __init__(

@@ -129,7 +129,7 @@ register_method(
         "widths": [32, 128],
         "learning_rates": [0.01, 0.003],
         "depth": 2,
-        "max_epochs": 1500,
+        "max_epochs": 10000,
         "patience": 100,
     },
 )

@@ -14,7 +14,7 @@ interrupted benchmark resumes where it stopped. The output folder gets:
 
 from __future__ import annotations
 
-import json
+import math
 import platform
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 
 from hybrid.evaluate.meter import resolve_device
+from hybrid.evaluate.stages import dumps_strict
 from hybrid.evaluate.store import ResultStore, RunConfig, RunRecord
 from hybrid.evaluate.sweep import run_sweep
+from hybrid.regression.peers import make_peer
 from tasks.feynman import feynman_equations, get_equation
 
 SOLVER = "ai-feynman"
@@ -95,6 +97,7 @@ def summarise(records: Sequence[RunRecord], ids: Sequence[str], noise_levels: Se
                 r2 = [row["r2_extrap"] for row in done]
                 per_noise[f"{noise:g}"] = {
                     "total": len(ids), "finished": len(done),
+                    "failed_runs": sum(row["status"] == "failed" for row in rows), "errors": _error_counts(rows),
                     "median_r2_extrap": float(np.median(r2)) if r2 else None,
                     "median_r2_test": float(np.median([row["r2_test"] for row in done])) if done else None,
                 }
@@ -105,12 +108,27 @@ def summarise(records: Sequence[RunRecord], ids: Sequence[str], noise_levels: Se
                 "total": len(ids),
                 "finished": len(done),
                 "failed_runs": sum(row["status"] == "failed" for row in rows),
+                "errors": _error_counts(rows),
                 "median_seconds_solved": float(np.median([row["seconds"] for row in solved])) if solved else None,
                 "median_seconds_all": float(np.median([row["seconds"] for row in done])) if done else None,
             }
         summary[system] = per_noise
     return summary, entries
 
+
+def _error_counts(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many runs failed with each error (its first line)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row["status"] == "failed":
+            counts[row["error"]] = counts.get(row["error"], 0) + 1
+    return counts
+
+
+def all_failed(summary: dict[str, Any]) -> bool:
+    """True when not one run of the benchmark finished (every one failed or is missing)."""
+    rows = [row for system, per_noise in summary.items() if system != "settings" for row in per_noise.values()]
+    return bool(rows) and all(row["finished"] == 0 for row in rows)
 
 
 def write_table(path: Path, entries, ids, noise_levels, systems, n_samples: int, budget_s: float) -> None:
@@ -138,6 +156,13 @@ def write_table(path: Path, entries, ids, noise_levels, systems, n_samples: int,
                 e = entries[("mlp", float(noise), i)]
                 row.append(f"{e['r2_extrap']:.3g}" if e["status"] == "ok" else "")
             lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    failed = [(key, e) for key, e in entries.items() if e["status"] == "failed"]
+    if failed:
+        lines += ["## Failed runs", "", "'error' in the tables above: the run raised, and this is why.", "",
+                  "| system | noise | id | error |", "|---|---|---|---|"]
+        for (system, noise, i), e in failed:
+            lines.append(f"| {system} | {noise:g} | {i} | {e['error'] or '(no message)'} |")
         lines.append("")
     path.write_text("\n".join(lines))
 
@@ -175,18 +200,28 @@ def reproduce_ai_feynman(
         The summary (also written to ``out/summary.json``).
 
     Raises:
-        ValueError: on an unknown id or peer, a negative noise level, a non-positive budget.
+        ValueError: on an empty or unknown id list, an unknown or uninstalled peer, a negative noise
+            level, a budget that is not a finite positive number, a negative seed.
     """
     table = feynman_equations()
     ids = list(table) if ids is None else list(ids)
+    if not ids:
+        raise ValueError("ids is empty: give at least one FSReD id, or None for all 100")
     unknown = [i for i in ids if i not in table]
     if unknown:
         raise ValueError(f"unknown FSReD ids {unknown}; ids look like 'I.6.2a' or 'II.11.27'")
     bad = [p for p in peers if p not in PEERS]
     if bad:
         raise ValueError(f"unknown peers {bad}; valid peers are {list(PEERS)}")
-    if budget_s <= 0:
-        raise ValueError(f"budget_s must be > 0, got {budget_s}")
+    if not math.isfinite(budget_s) or budget_s <= 0:
+        raise ValueError(f"budget_s must be a finite number of seconds > 0, got {budget_s}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    for peer in peers:  # a peer that is not installed is refused now, not reported as 0 solved later
+        try:
+            make_peer(peer)
+        except ImportError as exc:
+            raise ValueError(str(exc)) from None
     if any(not np.isfinite(x) or x < 0 for x in noise_levels):
         raise ValueError(f"noise levels must be finite and >= 0, got {list(noise_levels)}")
     if n_samples < 2:
@@ -209,5 +244,5 @@ def reproduce_ai_feynman(
         "python": platform.python_version(),
     }
     write_table(out / "ai_feynman.md", entries, ids, noise_levels, systems, n_samples, budget_s)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "summary.json").write_text(dumps_strict(summary, indent=2))
     return summary

@@ -9,6 +9,9 @@ from hybrid.vqa.task import CLEVRTask
 from neural.vqa.baselines import CNNLSTM, FiLM
 
 CLEVR_TASKS = ("clevr", "clevr-cogent")
+#: The end-to-end baselines train until early stopping ends them: an epoch cap far above
+#: what that takes (the report flags a run the cap ends) and no wall-clock cap.
+DEEP_DEFAULTS = {"epochs": 300, "patience": 5}
 
 
 def _clevr(**params) -> CLEVRTask:
@@ -61,12 +64,14 @@ register_method(
     _deep(CNNLSTM),
     family="deep",
     tasks=CLEVR_TASKS,
-    description="CNN+LSTM end to end on (image, question, answer)",
+    description="CNN+LSTM end to end on (image, question, answer); trained to convergence",
+    defaults=DEEP_DEFAULTS,
 )
 register_method(
     "film",
     _deep(FiLM),
     family="deep",
     tasks=CLEVR_TASKS,
-    description="FiLM (Perez et al. 2018) end to end on (image, question, answer)",
+    description="FiLM (Perez et al. 2018) end to end on (image, question, answer); trained to convergence",
+    defaults=DEEP_DEFAULTS,
 )

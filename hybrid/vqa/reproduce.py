@@ -38,7 +38,7 @@ import numpy as np
 
 from hybrid.evaluate.footprint import model_footprint
 from hybrid.evaluate.meter import Meter
-from hybrid.evaluate.stages import StageStore
+from hybrid.evaluate.stages import StageStore, dumps_strict
 from hybrid.vqa.data import VQAData, make_vqa_data
 from hybrid.vqa.nsvqa import NSVQA, program_tokens
 from hybrid.vqa.task import QUESTIONS_PER_SCENE, accuracy_by_type
@@ -243,7 +243,7 @@ def reproduce_ns_vqa(
 
     deep_rows = _deep_stages(stages, cfg, train, test, seed, device, progress, log) if deep else {}
     summary = _summary(cfg, quick, executor, sp, pipelines, cog, deep_rows, len(train))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    (out / "summary.json").write_text(dumps_strict(summary, indent=2))
     _write_table(out / "ns_vqa.md", summary)
     return summary
 

@@ -56,8 +56,8 @@ class CLEVRTask:
 
     name = "clevr"
     metrics = (
-        MetricSpec("accuracy", "answer accuracy", True, 0.9, floor=0.0, ceiling=1.0),
-        *(MetricSpec(f"accuracy_{t}", f"accuracy on {t} questions", True, None, 0.0, 1.0) for t in QUESTION_TYPES),
+        MetricSpec("accuracy", "answer accuracy", True, 0.9, floor=0.0, ceiling=1.0, minimum=0.0),
+        *(MetricSpec(f"accuracy_{t}", f"accuracy on {t} questions", True, None, 0.0, 1.0, 0.0) for t in QUESTION_TYPES),
     )
 
     def __init__(self, n_test: int = 1000, condition: str | None = None, image_size: int = 128, name: str = "clevr"):

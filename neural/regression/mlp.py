@@ -140,7 +140,7 @@ class MLPRegressor:
         widths: tuple[int, ...] = (32, 128),
         learning_rates: tuple[float, ...] = (1e-2, 3e-3),
         depth: int = 2,
-        max_epochs: int = 1500,
+        max_epochs: int = 10000,
         patience: int = 100,
         val_fraction: float = 0.2,
         batch_size: int = 1024,

@@ -113,3 +113,70 @@ def test_console_script_bad_input_has_no_traceback():
     done = subprocess.run(hybrid_cmd() + ["compare", "--task", "nope"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().startswith("hybrid: error: unknown task") and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["reproduce", "ai-feynman", "--seed", "-1"], "--seed must be >= 0"),
+        (["reproduce", "ns-vqa", "--seed", "-1"], "--seed must be >= 0"),
+        (["reproduce", "mcts", "--seed", "-3"], "--seed must be >= 0"),
+        (["reproduce", "ai-feynman", "--ids", ","], "--ids names no FSReD id"),
+        (["reproduce", "ai-feynman", "--budget-s", "nan"], "--budget-s must be a finite number"),
+        (["reproduce", "ai-feynman", "--budget-s", "inf"], "--budget-s must be a finite number"),
+        (["reproduce", "ai-feynman", "--budget-s", "-2"], "--budget-s must be a finite number"),
+        (["plan", "--levels", "x.txt", "--time-limit-s", "nan"], "--time-limit-s must be a finite number"),
+    ],
+)
+def test_reproduce_bad_numbers_are_refused(args, message, capsys, tmp_path):
+    assert main([*args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hybrid: error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_sweep_where_every_run_fails_says_why_and_exits_1(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TOY_BREAK_AT", "1")
+    assert main(["compare", "--task", "toy", "--methods", "toy-broken", "--sizes", "2,4", "--seeds", "1",
+                 "--no-energy", "--no-progress", "--jobs", "1", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("failed: toy toy-broken") == 2 and "toy failure on purpose" in err
+    assert "every run failed" in err
+    report = (tmp_path / "report.md").read_text()
+    assert "## Failed runs" in report and "RuntimeError: toy failure on purpose" in report
+
+
+def test_some_failures_are_reported_and_the_rest_still_counts(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TOY_BREAK_AT", "4")
+    assert main(["compare", "--task", "toy", "--methods", "toy-broken", "--sizes", "2,4", "--seeds", "1",
+                 "--no-energy", "--no-progress", "--jobs", "1", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "failed: toy toy-broken n=4 seed=0: RuntimeError: toy failure on purpose" in err
+
+
+def test_outputs_are_strict_json(tmp_path):
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    compare("toy", ["toy-mean", "toy-first"], sizes=[1, 8], seeds=1, jobs=1, out=tmp_path, track_energy=False,
+            progress=False)  # one sample: intervals and ratios are undefined somewhere
+    for name in ("summary.json", "results.json"):
+        json.loads((tmp_path / name).read_text(), parse_constant=refuse)
+
+
+def test_a_run_a_cap_ended_is_flagged_in_the_report(tmp_path):
+    from hybrid.evaluate.report import write_report
+    from hybrid.evaluate.store import RunConfig, RunRecord
+
+    records = []
+    for seed, (reason, capped) in enumerate([("early-stopping", False), ("epoch-cap", True)]):
+        cfg = RunConfig("toy", {"loc": 3.0}, "toy-first", {}, "deep", 8, seed, "cpu")
+        records.append(RunRecord(cfg, "ok", {"acc": 0.5, "err": 1.0},
+                                 train={"wall_s": 1.0, "iterations": 40 + seed, "iteration_unit": "epochs",
+                                        "stopped_by": reason, "stop_counts": {reason: 1}, "capped": capped},
+                                 inference={"params": 10, "nonzero_params": 9, "model_bytes": 2048}))
+    write_report(records, tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "## Runs a cap ended" in text and "| toy | toy-first | 8 | 1 | 41 epochs | epoch-cap |" in text
+    assert "| toy-first | deep | 8 | 40-41 epochs | early-stopping x1, epoch-cap x1 | 1/2 | 10 (9) | 2.05 kB |" in text
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["toy.toy-first.capped_runs.n8"] == 1 and summary["energy_mode"] == "not measured"
