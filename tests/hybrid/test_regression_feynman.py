@@ -107,3 +107,10 @@ def test_laws_are_recovered_from_one_percent_noise(eq_id):
         f"{eq_id}: got {model.sympy()} via {model.steps_}"
     assert model.solved_
     assert 0.005 < model.noise_ < 0.02
+
+
+@pytest.mark.parametrize("budget", [float("nan"), float("inf"), -1.0, True])
+def test_time_budget_must_be_finite_and_positive(budget):
+    X = np.random.default_rng(0).uniform(1, 2, (50, 2))
+    with pytest.raises(ValueError, match="time_budget_s must be a finite number"):
+        FeynmanRegressor(time_budget_s=budget).fit(X, X[:, 0] * X[:, 1])
