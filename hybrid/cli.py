@@ -1,6 +1,8 @@
 """The ``hybrid`` command: list, compare, report, reproduce, plan.
 
-Bad input prints one line, ``hybrid: error: ...``, and exits with status 2.
+Bad input prints one line, ``hybrid: error: ...``, and exits with status 2. A command in
+which every run failed exits with 1. Ctrl-C (SIGINT) and ``kill`` (SIGTERM) stop a long
+command cleanly (its workers too), print how to resume, and exit with 130 and 143.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+
+from hybrid.evaluate.signals import exit_status, terminate_as_interrupt
 
 
 class _UsageError(Exception):
@@ -215,10 +219,10 @@ def _cmd_compare(args) -> int:
                 configs, store, out, backend=args.backend, jobs=args.jobs or min(os.cpu_count() or 1, len(configs)),
                 ray_address=args.ray_address, track_energy=not args.no_energy, progress=not args.no_progress,
             )
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             print(f"hybrid: interrupted; {store.count()} runs are stored in {db_path}; "
                   "rerun the same command to resume", file=sys.stderr)
-            return 130
+            return exit_status(exc)
     print(f"{outcome.ran} runs now, {outcome.skipped} already stored, {outcome.failed} failed")
     _print_failures(records)
     print(f"report: {files.report}\nsummary: {files.summary}\nstore: {db_path}")
@@ -248,10 +252,10 @@ def _cmd_reproduce_ns_vqa(args) -> int:
     try:
         summary = reproduce_ns_vqa(out, quick=args.quick, seed=args.seed, device=resolve_device(args.device),
                                    progress=not args.no_progress, deep=not args.no_deep, hybrid=not args.no_hybrid)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
               "rerun the same command to resume", file=sys.stderr)
-        return 130
+        return exit_status(exc)
     if "accuracy" not in summary:
         return 0
     print(f"NS-VQA accuracy {summary['accuracy']:.4f} with {summary['hybrid']['programs']} programs")
@@ -271,10 +275,10 @@ def _cmd_reproduce_mcts(args) -> int:
                                  alphazero=not args.no_alphazero,
                                  deep_multipliers=args.deep_multipliers,
                                  deep_algos=None if args.deep_algos is None else args.deep_algos.split(","))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
               "rerun the same command to resume", file=sys.stderr)
-        return 130
+        return exit_status(exc)
     for name, t in summary["targets"].items():
         print(f"{name:14s} {t['target']:24s} {'met' if t['met'] else 'NOT met'} ({t['value']:.4g})")
     print(f"table: {out / 'mcts.md'}\nsummary: {out / 'summary.json'}")
@@ -297,10 +301,10 @@ def _cmd_plan(args) -> int:
         summary = plan_levels(levels, from_pixels=args.from_pixels, time_limit_s=args.time_limit_s, out=args.out,
                               perception_frames=args.perception_frames, seed=args.seed, cache_dir=args.cache_dir,
                               progress=not args.no_progress, env_id=args.env, device=resolve_device(args.device))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         where = f"; solved levels are stored in {Path(args.out) / 'results.jsonl'}" if args.out else ""
         print(f"hybrid: interrupted{where}; rerun the same command to resume", file=sys.stderr)
-        return 130
+        return exit_status(exc)
     median = summary["median_seconds"]
     print(f"solved {summary['solved']}/{summary['total']} levels ({summary['solved_rate']:.2%}) "
           f"{'from pixels' if args.from_pixels else 'from symbols'}, median {median:.3f} s per level"
@@ -330,10 +334,10 @@ def _cmd_reproduce(args) -> int:
             n_samples=args.samples, seed=args.seed, out=out, jobs=args.jobs, device=args.device,
             progress=not args.no_progress,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(f"hybrid: interrupted; finished runs are stored in {out / 'results.db'}; "
               "rerun the same command to resume", file=sys.stderr)
-        return 130
+        return exit_status(exc)
     from hybrid.regression.reproduce import all_failed
 
     for system, per_noise in summary.items():
@@ -379,15 +383,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        if args.command == "list":
-            return _cmd_list()
-        if args.command == "compare":
-            return _cmd_compare(args)
-        if args.command == "reproduce":
-            return _cmd_reproduce(args)
-        if args.command == "plan":
-            return _cmd_plan(args)
-        return _cmd_report(args)
+        with terminate_as_interrupt():
+            if args.command == "list":
+                return _cmd_list()
+            if args.command == "compare":
+                return _cmd_compare(args)
+            if args.command == "reproduce":
+                return _cmd_reproduce(args)
+            if args.command == "plan":
+                return _cmd_plan(args)
+            return _cmd_report(args)
     except (_UsageError, ValueError, StoreError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         print(f"hybrid: error: {message}", file=sys.stderr)

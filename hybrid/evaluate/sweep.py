@@ -5,14 +5,24 @@ registry, draw the data, fit under the meter's ``train`` phase, score under its
 ``inference`` phase — in a worker process (local pool), on a Ray worker, or inline
 (``jobs=1``). The parent writes each finished run to the store at once; runs already
 stored are skipped, so an interrupted sweep resumes where it stopped.
+
+Pool workers do not outlive the sweep: on any exception in the parent (Ctrl-C included,
+and SIGTERM under :func:`hybrid.evaluate.signals.terminate_as_interrupt`) the parent
+stops them before passing it on, and a worker whose parent died without a word
+(SIGKILL, a crash) exits by itself within seconds.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import multiprocessing
+import multiprocessing.process
 import os
+import signal
 import socket
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Sequence
@@ -171,13 +181,57 @@ def _footprint(task, method, test, details: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _init_worker(threads: int) -> None:
+#: How often a pool worker checks that the process that started it is still alive (seconds).
+_PARENT_POLL_S = 0.5
+#: ``prctl`` option: the signal the kernel sends this process when its parent thread dies (linux/prctl.h).
+_PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(threads: int, parent_pid: int | None = None) -> None:
+    """Set up a pool worker: end it with its parent, leave Ctrl-C to the parent, and set torch's thread count.
+
+    Args:
+        threads: torch intra-op threads for this worker.
+        parent_pid: the pid of the sweep process that started the pool; ``None`` skips the parent watch.
+    """
+    # Ctrl-C in a terminal reaches the whole process group: the parent turns it into a
+    # KeyboardInterrupt and stops the workers itself, so a worker must not die mid-queue-read
+    # with a traceback of its own (or carry on after catching it in a task).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if parent_pid is not None:
+        _die_with_parent(parent_pid)
     try:
         import torch
 
         torch.set_num_threads(threads)
     except ImportError:  # pragma: no cover
         pass
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Make this process exit soon after ``parent_pid``, its parent, dies, however it dies (SIGKILL included).
+
+    Two watches: on Linux the kernel's parent-death signal (instant, but tied to the parent
+    *thread* that spawned us — see ``_run_pool``); on every POSIX system a daemon thread that
+    polls ``os.getppid()``, which changes when an orphan is re-parented. The spawn start
+    method makes the sweep process the direct parent of each worker, so the two pids match.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl in this libc: the poll still runs
+            pass
+    # The parent may have died before the prctl took effect: then nothing would signal us.
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_poll_parent, args=(parent_pid,), name="hybrid-parent-watch", daemon=True).start()
+
+
+def _poll_parent(parent_pid: int) -> None:
+    """Exit the process at once (no cleanup: its results have no one to go to) when ``parent_pid`` is gone."""
+    while os.getppid() == parent_pid:
+        time.sleep(_PARENT_POLL_S)
+    os._exit(1)
 
 
 def _execute_in_worker(config: RunConfig, track_energy: bool, count_flops: bool) -> RunRecord:
@@ -212,8 +266,9 @@ def run_sweep(
 
     Raises:
         ValueError: on an unknown backend or ``jobs < 1``.
-        KeyboardInterrupt: passed on after pending runs are cancelled; finished runs
-            are already stored.
+        KeyboardInterrupt: passed on (as is any other exception) after pending runs are
+            cancelled and the pool's workers stopped (terminated, killed if still there after
+            2 s); finished runs are already stored.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -272,22 +327,53 @@ def _run_on_pool(todo, finish, jobs, track_energy, count_flops) -> None:
 
 
 def _run_pool(todo, finish, jobs, threads, track_energy, count_flops) -> None:
+    # Workers are spawned by submit(), in this thread (CPython 3.10-3.13, no max_tasks_per_child),
+    # and the parent-death signal they set fires when the thread that spawned them ends. This
+    # thread stays in this function until every worker has exited, so that signal fires only
+    # when the whole process dies.
     pool = cf.ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("spawn"),
         initializer=_init_worker,
-        initargs=(threads,),
+        initargs=(threads, os.getpid()),
     )
+    futures: list[cf.Future] = []
     try:
-        futures = [pool.submit(_execute_in_worker, c, track_energy, count_flops) for c in todo]
+        for config in todo:
+            futures.append(pool.submit(_execute_in_worker, config, track_energy, count_flops))
         for fut in cf.as_completed(futures):
             finish(fut.result())
     except BaseException:
+        # The executor has no public handle on its workers: `_processes` (pid -> Process) is
+        # the only one, and shutdown() sets it to None, so take the workers first. Without
+        # stopping them, the running tasks go on to the end and the interpreter's exit hook
+        # waits for them.
+        workers = list((getattr(pool, "_processes", None) or {}).values())
+        for fut in futures:
+            fut.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            proc.terminate()
+        _stop_processes(workers)
         raise
     pool.shutdown(wait=True)
+
+
+#: Seconds a terminated worker gets to exit before it is killed.
+_STOP_GRACE_S = 2.0
+
+
+def _stop_processes(procs: Sequence[multiprocessing.process.BaseProcess], grace: float = _STOP_GRACE_S) -> None:
+    """Terminate ``procs``, wait up to ``grace`` seconds for them to exit, then kill and reap the rest."""
+    for proc in procs:
+        proc.terminate()  # a no-op for a process that has already exited
+    try:
+        deadline = time.monotonic() + grace
+        for proc in procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+    finally:  # even if a second Ctrl-C cuts the grace period short
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+                proc.join(1.0)
 
 
 def _run_on_ray(todo, finish, jobs, address, track_energy, count_flops) -> None:

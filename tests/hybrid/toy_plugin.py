@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -51,6 +52,24 @@ class MeanMethod:
         return self
 
 
+class HangingMethod:
+    """The sample mean; with ``TOY_STARTED_DIR`` set, it first marks its start there (a file named
+    by its pid) and sleeps ``delay`` seconds, so that a test can stop a sweep with its workers busy."""
+
+    family = "hybrid"
+
+    def __init__(self, delay: float = 60.0):
+        self.delay = delay
+
+    def fit(self, data):
+        started = os.environ.get("TOY_STARTED_DIR")
+        if started:
+            (Path(started) / str(os.getpid())).touch()
+            time.sleep(self.delay)
+        self.estimate_ = float(np.mean(data))
+        return self
+
+
 class FirstValueMethod:
     family = "deep"
 
@@ -78,3 +97,5 @@ register_method("toy-first", lambda task, seed, device, **p: FirstValueMethod(),
                 tasks=("toy",), description="first sample")
 register_method("toy-broken", lambda task, seed, device, **p: BrokenMethod(), family="deep",
                 tasks=("toy",), description="raises for n >= TOY_BREAK_AT")
+register_method("toy-hang", lambda task, seed, device, **p: HangingMethod(**p), family="hybrid",
+                tasks=("toy",), description="sample mean; hangs 60 s if TOY_STARTED_DIR is set")
