@@ -118,9 +118,14 @@ def test_reproduce_summary_and_table_from_stored_stages(tmp_path):
 
     types = {"count": 0.98, "exist": 1.0, "compare_integer": 0.99, "query_attribute": 1.0, "compare_attribute": 1.0}
     row = {"programs": 270, "scenes": 1000, "qa_pairs": 10000, "train_seconds": 900.0, "accuracy": 0.99,
-           "accuracy_by_type": types, "program_accuracy": 0.98}
-    deep = {"cnn-lstm": {"1000": {"accuracy": 0.4, "accuracy_by_type": types, "train_seconds": 30.0},
-                         "10000": {"accuracy": 0.95, "accuracy_by_type": types, "train_seconds": 300.0}}}
+           "accuracy_by_type": types, "program_accuracy": 0.98, "train_flops": 2e12,
+           "train_flops_without_rnn_kernels": 1e12}
+    deep = {"cnn-lstm": {"1000": {"accuracy": 0.4, "accuracy_by_type": types, "train_seconds": 30.0, "epochs": 12,
+                                  "stopped_by": "early-stopping", "train_flops": 1e12,
+                                  "train_flops_without_rnn_kernels": 2e11},
+                         "10000": {"accuracy": 0.95, "accuracy_by_type": types, "train_seconds": 300.0, "epochs": 300,
+                                   "stopped_by": "epoch-cap", "train_flops": 8e12,
+                                   "train_flops_without_rnn_kernels": 1e12}}}
     sp = {"object_accuracy": 0.998, "train_scenes": 1000, "train_seconds": 250.0}
     cog = {"A": {"accuracy": 0.99, "object_accuracy": 0.99}, "B": {"accuracy": 0.98, "object_accuracy": 0.99},
            "drop_points": 1.0}
@@ -132,3 +137,10 @@ def test_reproduce_summary_and_table_from_stored_stages(tmp_path):
     _write_table(tmp_path / "t.md", summary)
     text = (tmp_path / "t.md").read_text()
     assert "| 270 | 10000 | 99.00% |" in text and "reaches 90% at 10000 QA pairs" in text
+    # training compute, as counted now and without the fused LSTM kernels' formulas
+    assert summary["deep"]["cnn-lstm"]["train_flops_ratio_vs_hybrid"] == {"1000": 0.5, "10000": 4.0}
+    assert summary["deep"]["cnn-lstm"]["train_flops_ratio_vs_hybrid_without_rnn_kernels"] == {"1000": 0.2,
+                                                                                             "10000": 1.0}
+    assert "| cnn-lstm | 1000 | 1e+12 | 0.5 | 2e+11 | 0.2 |" in text
+    # a run the epoch cap ended is flagged
+    assert "| 12 (early-stopping) |" in text and "300 (epoch-cap) **(cap)**" in text
