@@ -155,3 +155,38 @@ def test_regression_mlp_matches_ptflops_within_5_percent():
     theirs = _ptflops(reg.network_, lambda: {"input": torch.as_tensor(X_test, dtype=torch.float32)})
     assert ours == pytest.approx(theirs, rel=0.05)
     assert ours == 2 * 500 * (3 * 64 + 64 * 64 + 64)  # and the hand count
+
+
+def test_counting_changes_nothing_that_is_computed():
+    """Results and random streams are bit for bit those of an unmetered run (dropout, sampling, training)."""
+    import numpy as np
+
+    from neural.vqa.baselines import CNNLSTM
+
+    x = torch.randn(1000)
+    probs = torch.softmax(torch.randn(4, 10), 1)
+
+    def work():
+        torch.manual_seed(0)
+        return (torch.nn.functional.dropout(x, 0.5, training=True), torch.multinomial(probs, 3), torch.rand(3))
+
+    plain = work()
+    with TorchFlopCounter():
+        counted = work()
+    assert all(torch.equal(a, b) for a, b in zip(plain, counted, strict=True))
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    questions = ["is there a red cube", "how many spheres", "what colour is the cube"] * 4
+    answers = ["yes", "2", "red"] * 4
+    index = np.repeat(np.arange(6), 2)
+    fits = []
+    for count in (False, True):
+        model = CNNLSTM(epochs=2, batch_size=4, seed=0, input_size=32, channels=8, hidden=16, mlp_hidden=16)
+        if count:
+            with TorchFlopCounter():
+                model.fit(images, questions, answers, index)
+        else:
+            model.fit(images, questions, answers, index)
+        fits.append(model.net_.state_dict())
+    assert all(torch.equal(fits[0][k], fits[1][k]) for k in fits[0])
