@@ -113,14 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     repro = sub.add_parser("reproduce", help="regenerate a paper's table")
     papers = repro.add_subparsers(dest="paper", required=True, parser_class=_Parser)
     aif = papers.add_parser("ai-feynman", help="the Feynman benchmark (FSReD, 100 equations), peers side by side")
-    aif.add_argument("--ids", default=None, help="comma-separated FSReD ids (default: all 100)")
+    aif.add_argument("--set", dest="equation_set", default="fsred", choices=("fsred", "hard", "generated"),
+                     help="equations: FSReD's 100 (default), the hard set of 52 published formulas beyond them, "
+                          "or generated physics-like formula trees")
+    aif.add_argument("--ids", default=None, help="comma-separated equation ids (default: the whole set)")
     aif.add_argument("--budget-s", type=_seconds("--budget-s"), default=300.0,
                      help="seconds per equation and system (default 300)")
     aif.add_argument("--noise", type=_floats, default=[0.0, 1e-2], help="noise levels, e.g. 0,1e-3,1e-2")
     aif.add_argument("--peers", default="", help="peer systems side by side: gplearn,operon")
     aif.add_argument("--samples", type=_positive("--samples"), default=1000, help="samples per equation (1000)")
     aif.add_argument("--no-mlp", action="store_true", help="skip the MLP baseline")
-    aif.add_argument("--seed", type=_non_negative("--seed"), default=0, help="data seed (default 0)")
+    aif.add_argument("--seed", type=_non_negative("--seed"), default=0, help="first data seed (default 0)")
+    aif.add_argument("--seeds", type=_positive("--seeds"), default=1,
+                     help="data seeds, from --seed on (default 1; SRBench uses at least 5)")
+    aif.add_argument("--no-units", action="store_true", help="give the systems no SI units")
+    aif.add_argument("--depths", type=_positive_ints("--depths"), default=[1, 2, 3, 4],
+                     help="--set generated: tree depths (default 1,2,3,4)")
+    aif.add_argument("--count", type=_positive("--count"), default=10,
+                     help="--set generated: formulas per depth (default 10)")
     aif.add_argument("--jobs", type=_positive("--jobs"), default=None, help="parallel runs (default: CPU count)")
     aif.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the oracle and MLP train")
     aif.add_argument("--out", default="results/ai-feynman", help="output folder (default results/ai-feynman)")
@@ -326,13 +336,15 @@ def _cmd_reproduce(args) -> int:
     if args.ids is not None:
         ids = [i.strip() for i in args.ids.split(",") if i.strip()]
         if not ids:
-            raise ValueError(f"--ids names no FSReD id ({args.ids!r}); give ids like I.6.2a,II.11.27 or leave it out")
+            raise ValueError(f"--ids names no equation id ({args.ids!r}); give ids like I.6.2a,rel.doppler or leave "
+                             "it out")
     peers = [p.strip() for p in args.peers.split(",") if p.strip()]
     try:
         summary = reproduce_ai_feynman(
             ids, budget_s=args.budget_s, noise_levels=args.noise, peers=peers, mlp=not args.no_mlp,
-            n_samples=args.samples, seed=args.seed, out=out, jobs=args.jobs, device=args.device,
-            progress=not args.no_progress,
+            n_samples=args.samples, seed=args.seed, seeds=args.seeds, equation_set=args.equation_set,
+            units=not args.no_units, depths=args.depths, count=args.count, out=out, jobs=args.jobs,
+            device=args.device, progress=not args.no_progress,
         )
     except KeyboardInterrupt as exc:
         print(f"hybrid: interrupted; finished runs are stored in {out / 'results.db'}; "
@@ -346,8 +358,10 @@ def _cmd_reproduce(args) -> int:
         for noise, row in per_noise.items():
             failed = f", {row['failed_runs']} runs failed" if row.get("failed_runs") else ""
             if "solved" in row:
-                print(f"{system:12s} noise {noise:>6s}: {row['solved']}/{row['total']} exact, "
-                      f"median {row['median_seconds_solved']} s on the solved{failed}")
+                worst = f" (worst seed {row['solved_worst']})" if row.get("seeds", 1) > 1 else ""
+                print(f"{system:12s} noise {noise:>6s}: {row['solved']:g}/{row['total']} exact{worst}, "
+                      f"{row['solutions']:g} symbolic solutions, median {row['median_seconds_solved']} s on the "
+                      f"solved{failed}")
             else:
                 print(f"{system:12s} noise {noise:>6s}: median extrapolation R^2 {row['median_r2_extrap']}{failed}")
             for error, count in row.get("errors", {}).items():

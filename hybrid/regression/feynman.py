@@ -394,8 +394,10 @@ class FeynmanRegressor:
             # formula of X: predicting with it evaluated sympy objects (III.9.52 crashed).
             if point.expression.free_symbols <= inputs:
                 found = _Found(point.expression, point.error, (point.source,), False)
-        if found is None:
-            raise RuntimeError("no formula could be evaluated on the data")
+        if found is None or not found.expression.free_symbols <= inputs:
+            # Nothing over the user's variables could be evaluated: the mean is the best formula.
+            c = float(np.mean(y))
+            found = _Found(sympy.Float(c, 15), _rel_error(np.full_like(y, c), y), ("constant",), False)
         best = self._select(found, X, y, solved=accepted(found))
         best = _Found(_tidy(best.expression, self.symbols_, X), best.error, best.steps, best.exact)
         self.expression_ = best.expression
@@ -539,9 +541,11 @@ class FeynmanRegressor:
         if solved:
             return found
         n = min(len(y), 1000)
-
+        inputs = set(self.symbols_)
         best = (_mdl(found.expression, found.error, n), found)
         for p in self.pareto_front_.points:
+            if not p.expression.free_symbols <= inputs:  # a sub-problem's formula (over u0, u1, ...)
+                continue
             score = _mdl(p.expression, p.error, n)
             if score < best[0]:
                 best = (score, _Found(p.expression, p.error, (p.source,), not p.expression.atoms(sympy.Float)))

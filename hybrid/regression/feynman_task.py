@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from hybrid.evaluate.protocols import MetricSpec
-from symbolic.regression import is_exact_recovery
+from symbolic.regression import is_exact_recovery, is_symbolic_solution, model_size
 from tasks.feynman import (
     FeynmanEquation,
     RegressionProblem,
     extrapolation_ranges,
     feynman_equations,
     get_equation,
+    hard_equations,
     sample_equation,
     units_for,
 )
@@ -54,12 +55,21 @@ def r2_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else float("-inf"))
 
 
+def _units_or_none(eq: FeynmanEquation):
+    """The equation's SI units, or ``None`` for one that has none (a generated formula)."""
+    try:
+        return units_for(eq)
+    except KeyError:
+        return None
+
+
 class FeynmanTask:
     """Recover laws of physics from samples.
 
     Args:
-        equations: FSReD ids, ``"sample-efficiency"`` (:data:`SAMPLE_EFFICIENCY`) or
-            ``"all"`` (all 100).
+        equations: equation ids (FSReD's, the hard set's or generated ones, see
+            :func:`~tasks.feynman.get_equation`), ``"sample-efficiency"``
+            (:data:`SAMPLE_EFFICIENCY`), ``"all"`` (FSReD's 100) or ``"hard"`` (the hard set).
         noise: relative noise on training outputs (``noise * rms(y)``).
         n_test: test points per equation, in range and outside it.
         units: attach each equation's SI units to its training problem.
@@ -75,6 +85,8 @@ class FeynmanTask:
         MetricSpec("r2_test", "R^2 in range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
         MetricSpec("exact", "share of formulas recovered exactly", True, 1.0, floor=0.0, ceiling=1.0,
                    minimum=0.0),
+        MetricSpec("solution", "share of symbolic solutions (SRBench: law up to a constant offset or factor)", True,
+                   None, floor=0.0, ceiling=1.0, minimum=0.0),
     )
 
     def __init__(
@@ -108,8 +120,11 @@ class FeynmanTask:
             return list(SAMPLE_EFFICIENCY)
         if isinstance(equations, str) and equations == "all":
             return list(feynman_equations())
+        if isinstance(equations, str) and equations == "hard":
+            return list(hard_equations())
         if isinstance(equations, str):
-            raise ValueError(f"equations must be 'sample-efficiency', 'all' or a list of ids, got {equations!r}")
+            raise ValueError(
+                f"equations must be 'sample-efficiency', 'all', 'hard' or a list of ids, got {equations!r}")
         return list(equations)
 
     def params(self) -> dict[str, Any]:
@@ -137,7 +152,7 @@ class FeynmanTask:
                 reference = sample_equation(eq, 1000, self._rng(eq, 0, 4)).y
                 scale = self.noise * float(np.sqrt(np.mean(reference**2)))
                 y = y + scale * self._rng(eq, seed, 3).standard_normal(n)
-            units = units_for(eq) if self.units else None
+            units = _units_or_none(eq) if self.units else None
             problems.append(RegressionProblem(eq.id, s.X, y, eq.variables, units))
         return problems
 
@@ -177,22 +192,29 @@ class FeynmanTask:
         return lambda: method.predict(problem.id, X)
 
     def audit(self, method, test: FeynmanTestSet) -> dict[str, Any]:
-        """Exact recovery, checked by the evaluator in sympy (not counted as the method's cost)."""
+        """Recovery checked by the evaluator in sympy (not counted as the method's cost).
+
+        Per equation: ``exact`` (the law, constants exact), ``solution`` (SRBench's symbolic
+        solution: the difference or ratio with the law is a constant) and ``size`` (the
+        model's tree nodes); as shares over the equations, ``exact`` and ``solution``
+        (NaN for a method that returns no formula).
+        """
         if not hasattr(method, "formula"):
-            return {"exact": float("nan")}
-        details, hits, checked = {}, 0, 0
+            return {"exact": float("nan"), "solution": float("nan")}
+        details = {}
         for eq in self.equations:
             formula = method.formula(eq.id)
             if formula is None:
-                details[eq.id] = {"formula": None, "exact": False}
-                checked += 1
+                details[eq.id] = {"formula": None, "exact": False, "solution": False, "size": None}
                 continue
-            ok = is_exact_recovery(
-                formula, eq.expression, check_points=test.in_range[eq.id].X[:20], variables=eq.variables
-            )
-            details[eq.id] = {"formula": str(formula), "exact": bool(ok)}
-            hits += ok
-            checked += 1
+            points = test.in_range[eq.id].X[:20]
+            exact = is_exact_recovery(formula, eq.expression, check_points=points, variables=eq.variables)
+            solution = exact or is_symbolic_solution(formula, eq.expression, check_points=points,
+                                                     variables=eq.variables)
+            details[eq.id] = {"formula": str(formula), "exact": bool(exact), "solution": bool(solution),
+                              "size": model_size(formula)}
         if all(d["formula"] is None for d in details.values()):
-            return {"exact": float("nan")}
-        return {"exact": hits / checked, "details": details}
+            return {"exact": float("nan"), "solution": float("nan")}
+        n = len(details)
+        return {"exact": sum(d["exact"] for d in details.values()) / n,
+                "solution": sum(d["solution"] for d in details.values()) / n, "details": details}

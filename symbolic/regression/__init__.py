@@ -9,7 +9,7 @@ from symbolic.regression.pareto import ParetoFront, ParetoPoint, description_len
 from symbolic.regression.polyfit import PolynomialFit, fit_polynomial
 from symbolic.regression.powerlaw import PowerLawFit, check_xy, fit_power_law  # check_xy: tasks.arrays
 from symbolic.regression.rational import RationalFit, fit_rational
-from symbolic.regression.recovery import is_exact_recovery
+from symbolic.regression.recovery import is_exact_recovery, is_symbolic_solution, model_size
 from symbolic.regression.snapping import snap_constant, snap_constant_with_e, snap_rational
 from symbolic.regression.symmetry import (
     CountingOracle,
@@ -30,6 +30,8 @@ __all__ = [
     "check_xy",
     "fit_power_law",
     "is_exact_recovery",
+    "is_symbolic_solution",
+    "model_size",
     "snap_constant",
     "snap_rational",
     "DimensionalReduction",

@@ -1,4 +1,7 @@
-"""Exact-recovery check, as SRBench does it: symbolic first, numeric as a fallback."""
+"""Did a regressor recover the law? Exact recovery, SRBench's symbolic solution, and model size.
+
+All checks are symbolic first (sympy), numeric as a fallback.
+"""
 
 from __future__ import annotations
 
@@ -75,3 +78,72 @@ def _numerically_equal(cand, truth, common, check_points, variables, allow_const
         r = a[ok] / b[ok]
         return bool(np.allclose(r, r[0], rtol=rtol, atol=0))
     return bool(np.allclose(a, b, rtol=rtol, atol=0))
+
+
+def is_symbolic_solution(
+    candidate: sympy.Expr,
+    truth: sympy.Expr,
+    *,
+    check_points: np.ndarray | None = None,
+    variables: tuple[str, ...] | None = None,
+    rtol: float = 1e-6,
+) -> bool:
+    """SRBench's criterion: ``candidate - truth`` is a constant, or ``candidate / truth`` a non-zero one.
+
+    Looser than :func:`is_exact_recovery`: the model may carry fitted float constants
+    (``0.9999*x`` solves ``x``) and an additive offset. Numeric fallback as there, with
+    a looser default ``rtol`` (fitted floats).
+
+    Args:
+        candidate: the model's expression.
+        truth: the true expression.
+        check_points: optional array ``(n, len(variables))`` for the numeric fallback.
+        variables: the names of ``check_points``' columns.
+        rtol: relative tolerance of the numeric check.
+
+    Returns:
+        Whether the model is a symbolic solution.
+    """
+    common = {s.name: s for s in truth.free_symbols}
+    if any(s.name not in common for s in candidate.free_symbols):
+        return False
+    cand = _by_name(candidate, common)
+    if check_points is not None and variables is not None:
+        syms = [common.get(v, sympy.Symbol(v)) for v in variables]
+        with np.errstate(all="ignore"):
+            a = _values(cand, syms, check_points)
+            b = _values(truth, syms, check_points)
+        ok = np.isfinite(a) & np.isfinite(b)
+        if ok.sum() < 2:
+            return False
+        a, b = a[ok], b[ok]
+        scale = np.max(np.abs(b)) or 1.0
+        offset = a - b
+        ratio_ok = np.all(b != 0) and np.allclose(a / b, (a / b)[0], rtol=rtol, atol=0) and (a / b)[0] != 0
+        offset_ok = np.allclose(offset, offset[0], rtol=0, atol=rtol * scale)
+        if not (ratio_ok or offset_ok):
+            return False
+        if sympy.count_ops(cand) > 4 * sympy.count_ops(truth) + 40:  # too long for simplify: numbers decide
+            return True
+    if not sympy.simplify(cand - truth).free_symbols:
+        return True
+    ratio = sympy.simplify(cand / truth)
+    if not ratio.free_symbols and ratio != 0:
+        return True
+    return check_points is not None and variables is not None
+
+
+def model_size(expr: sympy.Expr) -> int:
+    """Nodes of the expression tree (SRBench's model size): symbols, numbers and operators."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+def _values(expr: sympy.Expr, syms, X: np.ndarray) -> np.ndarray:
+    """``expr`` on the rows of ``X``; NaN where it is not a real number."""
+    try:
+        out = np.asarray(sympy.lambdify(syms, expr, modules="numpy")(*X.T))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return np.full(len(X), np.nan)
+    if np.iscomplexobj(out):
+        out = np.where(np.abs(out.imag) > 0, np.nan, out.real)
+    return np.broadcast_to(out.astype(float), (len(X),)).copy()

@@ -60,6 +60,8 @@ def snap_constant(
     best: tuple[float, sympy.Expr] | None = None
     for k in pi_powers:
         scaled = value / float(sympy.pi**k)
+        if not math.isfinite(scaled):  # |value| near the float range's ends: this power overflows
+            continue
         frac = Fraction(scaled).limit_denominator(max_denominator)
         if frac == 0:
             continue

@@ -1,5 +1,8 @@
-"""The Feynman Symbolic Regression Database: equation table, sampler, power-law subset and SI units."""
+"""The Feynman Symbolic Regression Database (equation table, sampler, power-law subset, SI units), a hard set of
+52 published formulas beyond it, and a generator of random physics-like formulas."""
 
+from tasks.feynman.generated import equation_from_id, generate_equation, generated_equations
+from tasks.feynman.hard import hard_equations
 from tasks.feynman.powerlaw import is_power_law, power_law_equations, power_law_exponents
 from tasks.feynman.sampler import (
     Samples,
@@ -33,10 +36,14 @@ __all__ = [
     "Samples",
     "check_balance",
     "dimension_of",
+    "equation_from_id",
     "evaluate_equation",
     "extrapolation_ranges",
     "feynman_equations",
+    "generate_equation",
+    "generated_equations",
     "get_equation",
+    "hard_equations",
     "is_power_law",
     "load_table",
     "parse_formula",

@@ -259,12 +259,21 @@ def feynman_equations() -> dict[str, FeynmanEquation]:
 
 
 def get_equation(equation_id: str) -> FeynmanEquation:
-    """Return the shipped equation with FSReD id ``equation_id`` (e.g. ``"II.11.27"``).
+    """The shipped equation with id ``equation_id``: FSReD's (``"II.11.27"``), the hard set's
+    (``"rel.doppler"``, see :mod:`tasks.feynman.hard`) or a generated one (``"gen.d3.s0.7"``,
+    rebuilt from its id, see :mod:`tasks.feynman.generated`).
 
     Raises:
-        KeyError: naming the id when it is not in the table.
+        KeyError: naming the id when it is none of these.
     """
     table = feynman_equations()
-    if equation_id not in table:
-        raise KeyError(f"no FSReD equation with id {equation_id!r}")
-    return table[equation_id]
+    if equation_id in table:
+        return table[equation_id]
+    from tasks.feynman.generated import equation_from_id
+    from tasks.feynman.hard import hard_equations
+
+    if equation_id in hard_equations():
+        return hard_equations()[equation_id]
+    if isinstance(equation_id, str) and equation_id.startswith("gen."):
+        return equation_from_id(equation_id)
+    raise KeyError(f"no FSReD, hard-set or generated equation with id {equation_id!r}")

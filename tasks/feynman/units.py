@@ -57,7 +57,7 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from tasks.feynman.table import FeynmanEquation, feynman_equations
+from tasks.feynman.table import FeynmanEquation, get_equation
 
 #: The SI base units, in the order of every dimension vector here.
 BASE_UNITS = ("m", "s", "kg", "K", "A")
@@ -182,6 +182,12 @@ def _shipped_units() -> RawUnits:
     return _parse_units(text, "the shipped units.csv")
 
 
+@functools.lru_cache(maxsize=1)
+def _shipped_hard_units() -> RawUnits:
+    text = resources.files("tasks.feynman").joinpath("hard_units.csv").read_text()
+    return _parse_units(text, "the shipped hard_units.csv")
+
+
 def _parse_units(text: str, source: str) -> RawUnits:
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in _COLUMNS if c not in (reader.fieldnames or ())]
@@ -215,8 +221,8 @@ def units_for(equation_or_id: FeynmanEquation | str, path: str | PathLike[str] |
 
     Args:
         equation_or_id: a :class:`~tasks.feynman.table.FeynmanEquation`, or the id of
-            one in the shipped table.
-        path: a units CSV to read instead of the shipped one (cached when ``None``).
+            one of the shipped tables (FSReD's or the hard set's).
+        path: a units CSV to read instead of the shipped ones (cached when ``None``).
 
     Returns:
         The equation's :class:`EquationUnits`, inputs in the equation's variable order.
@@ -230,13 +236,12 @@ def units_for(equation_or_id: FeynmanEquation | str, path: str | PathLike[str] |
     if isinstance(equation_or_id, FeynmanEquation):
         equation = equation_or_id
     else:
-        table = feynman_equations()
-        if equation_or_id not in table:
-            raise KeyError(f"no FSReD equation with id {equation_or_id!r}")
-        equation = table[equation_or_id]
+        equation = get_equation(equation_or_id)
     raw = _shipped_units() if path is None else load_units(path)
+    if path is None and equation.id not in raw:
+        raw = _shipped_hard_units()
     if equation.id not in raw:
-        raise KeyError(f"no units for FSReD equation {equation.id!r}")
+        raise KeyError(f"no units for equation {equation.id!r}")
     entry = raw[equation.id]
     expected = {name: "input" for name in equation.variables}
     expected[equation.output] = "output"
@@ -312,9 +317,7 @@ def check_balance(equation: FeynmanEquation | str, units: EquationUnits | None =
         KeyError, ValueError: as :func:`units_for`, when ``units`` is ``None``.
     """
     if not isinstance(equation, FeynmanEquation):
-        if equation not in feynman_equations():
-            raise KeyError(f"no FSReD equation with id {equation!r}")
-        equation = feynman_equations()[equation]
+        equation = get_equation(equation)
     if units is None:
         units = units_for(equation)
     if units.variables != equation.variables:

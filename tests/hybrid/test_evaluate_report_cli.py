@@ -121,7 +121,7 @@ def test_console_script_bad_input_has_no_traceback():
         (["reproduce", "ai-feynman", "--seed", "-1"], "--seed must be >= 0"),
         (["reproduce", "ns-vqa", "--seed", "-1"], "--seed must be >= 0"),
         (["reproduce", "mcts", "--seed", "-3"], "--seed must be >= 0"),
-        (["reproduce", "ai-feynman", "--ids", ","], "--ids names no FSReD id"),
+        (["reproduce", "ai-feynman", "--ids", ","], "--ids names no equation id"),
         (["reproduce", "ai-feynman", "--budget-s", "nan"], "--budget-s must be a finite number"),
         (["reproduce", "ai-feynman", "--budget-s", "inf"], "--budget-s must be a finite number"),
         (["reproduce", "ai-feynman", "--budget-s", "-2"], "--budget-s must be a finite number"),

@@ -114,3 +114,16 @@ def test_time_budget_must_be_finite_and_positive(budget):
     X = np.random.default_rng(0).uniform(1, 2, (50, 2))
     with pytest.raises(ValueError, match="time_budget_s must be a finite number"):
         FeynmanRegressor(time_budget_s=budget).fit(X, X[:, 0] * X[:, 1])
+
+
+@pytest.mark.parametrize("eq_id", ["I.9.18", "I.6.2b", "optics.fresnel_s"])
+def test_solver_returns_a_formula_over_the_users_variables_whatever_the_draw(eq_id):
+    """On valid data the solver never raises: a search that fails returns its best formula over X's variables."""
+    eq = get_equation(eq_id)
+    names = set(eq.variables)
+    for seed in range(3):
+        data = sample_equation(eq, 300, np.random.default_rng([seed, 17]), noise=0.01 * seed)
+        reg = FeynmanRegressor(time_budget_s=3.0, seed=seed).fit(data.X, data.y, variable_names=eq.variables)
+        assert {s.name for s in reg.sympy().free_symbols} <= names
+        pred = reg.predict(data.X[:10])
+        assert pred.shape == (10,) and pred.dtype == float

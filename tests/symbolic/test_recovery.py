@@ -100,3 +100,23 @@ def test_numeric_fallback_honours_rtol():
     points = np.linspace(1.0, 2.0, 10)[:, None]
     assert not is_exact_recovery(candidate, x, check_points=points, variables=("x",))
     assert is_exact_recovery(candidate, x, check_points=points, variables=("x",), rtol=1e-5)
+
+
+def test_symbolic_solution_accepts_a_constant_offset_or_factor_and_fitted_floats():
+    import numpy as np
+    import sympy
+
+    from symbolic.regression import is_symbolic_solution, model_size
+
+    x, y = sympy.symbols("x y", positive=True)
+    truth = x * sympy.sin(y) / 2
+    points = np.random.default_rng(0).uniform(1, 5, (20, 2))
+    kw = {"check_points": points, "variables": ("x", "y")}
+    assert is_symbolic_solution(truth + 3, truth, **kw)
+    assert is_symbolic_solution(sympy.Float(0.4999999) * x * sympy.sin(y), truth, **kw)
+    assert is_symbolic_solution(2 * truth, truth)  # symbolic alone
+    assert not is_symbolic_solution(x * sympy.cos(y) / 2, truth, **kw)
+    assert not is_symbolic_solution(truth + x, truth, **kw)
+    assert not is_symbolic_solution(0 * x, truth, **kw)
+    assert not is_symbolic_solution(sympy.Symbol("u0") * x, truth, **kw)  # a variable the law does not have
+    assert model_size(x * sympy.sin(y) / 2) == 5  # Mul(1/2, x, sin(y)): the Mul, 1/2, x, sin and y

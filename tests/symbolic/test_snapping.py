@@ -104,3 +104,13 @@ def test_snap_constant_respects_pi_powers_and_max_denominator():
     assert snap_constant(2 * math.pi, 1e-9, pi_powers=(R(0),)) is None
     assert snap_constant(1 / 100, 1e-9) is None  # denominator 100 > 64
     assert snap_constant(1 / 100, 1e-9, max_denominator=100) == R(1, 100)
+
+
+@pytest.mark.parametrize("value", [1.7e308, -1.7e308, 1e307, 5e-324, -2.2e-308])
+def test_snapping_values_at_the_ends_of_the_float_range_never_raises(value):
+    # I.6.2b, data seed 1: a fit's constant near the float maximum made Fraction(inf) raise OverflowError
+    from symbolic.regression.bruteforce import snap_number
+
+    result = snap_constant(value, 1e-6)
+    assert result is None or abs(float(result) - value) <= 1e-6 * abs(value)
+    snap_number(value, 1e-6)
