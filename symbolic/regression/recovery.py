@@ -91,8 +91,9 @@ def is_symbolic_solution(
     """SRBench's criterion: ``candidate - truth`` is a constant, or ``candidate / truth`` a non-zero one.
 
     Looser than :func:`is_exact_recovery`: the model may carry fitted float constants
-    (``0.9999*x`` solves ``x``) and an additive offset. Numeric fallback as there, with
-    a looser default ``rtol`` (fitted floats).
+    (``0.9999*x`` solves ``x``) and an additive offset. The points (if given) reject a
+    candidate cheaply at ``rtol`` (fitted floats); where sympy cannot decide, only an
+    identity to round-off on the points counts.
 
     Args:
         candidate: the model's expression.
@@ -108,29 +109,35 @@ def is_symbolic_solution(
     if any(s.name not in common for s in candidate.free_symbols):
         return False
     cand = _by_name(candidate, common)
-    if check_points is not None and variables is not None:
-        syms = [common.get(v, sympy.Symbol(v)) for v in variables]
-        with np.errstate(all="ignore"):
-            a = _values(cand, syms, check_points)
-            b = _values(truth, syms, check_points)
-        ok = np.isfinite(a) & np.isfinite(b)
-        if ok.sum() < 2:
-            return False
-        a, b = a[ok], b[ok]
-        scale = np.max(np.abs(b)) or 1.0
-        offset = a - b
-        ratio_ok = np.all(b != 0) and np.allclose(a / b, (a / b)[0], rtol=rtol, atol=0) and (a / b)[0] != 0
-        offset_ok = np.allclose(offset, offset[0], rtol=0, atol=rtol * scale)
-        if not (ratio_ok or offset_ok):
-            return False
-        if sympy.count_ops(cand) > 4 * sympy.count_ops(truth) + 40:  # too long for simplify: numbers decide
-            return True
+    numeric = check_points is not None and variables is not None
+    if numeric and not _constant_offset_or_ratio(cand, truth, common, check_points, variables, rtol):
+        return False  # cheap rejection before any simplify
     if not sympy.simplify(cand - truth).free_symbols:
         return True
     ratio = sympy.simplify(cand / truth)
     if not ratio.free_symbols and ratio != 0:
         return True
-    return check_points is not None and variables is not None
+    # sympy could not show it; only an identity to round-off counts (an approximation
+    # that fits to 1e-6, a polynomial for 2**n, is not a solution)
+    return numeric and _constant_offset_or_ratio(cand, truth, common, check_points, variables, 1e-10)
+
+
+def _constant_offset_or_ratio(cand, truth, common, check_points, variables, rtol) -> bool:
+    """``cand - truth`` or ``cand / truth`` constant on the points, to ``rtol`` of the truth's scale."""
+    syms = [common.get(v, sympy.Symbol(v)) for v in variables]
+    with np.errstate(all="ignore"):
+        a = _values(cand, syms, check_points)
+        b = _values(truth, syms, check_points)
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 2:
+        return False
+    a, b = a[ok], b[ok]
+    scale = np.max(np.abs(b)) or 1.0
+    offset = a - b
+    with np.errstate(all="ignore"):
+        ratio = a / b
+    ratio_ok = bool(np.all(b != 0) and ratio[0] != 0 and np.allclose(ratio, ratio[0], rtol=rtol, atol=0))
+    return ratio_ok or bool(np.allclose(offset, offset[0], rtol=0, atol=rtol * scale))
 
 
 def model_size(expr: sympy.Expr) -> int:
