@@ -34,7 +34,7 @@ import sympy
 
 from neural.regression.oracle import MLPOracle
 from symbolic.regression.bruteforce import DEFAULT_OPERATORS, brute_force, check_operators, evaluate, snap_number
-from symbolic.regression.composition import find_compositions, fit_inner
+from symbolic.regression.composition import Composition, find_compositions, fit_inner
 from symbolic.regression.constants import free_coefficients, polish_constants, snap_within_uncertainty
 from symbolic.regression.dimensional import dimensional_reduction
 from symbolic.regression.library import fit_library
@@ -83,6 +83,10 @@ COMPOSITION_SINE = 0.005
 
 #: Compositions tried per node, best first (each costs an inner search and a sub-problem).
 COMPOSITIONS_TRIED = 3
+
+#: Up to this many variables, y = F(g(all of them)) is tried too (the inner search's reach
+#: shrinks fast with the number of variables).
+FULL_COMPOSITION_VARIABLES = 5
 
 #: Output transforms tried at every node, most useful first.
 TRANSFORMS: tuple[str, ...] = ("square", "sqrt", "inverse", "log", "exp", "inverse_square", "arcsin", "sin", "cos")
@@ -821,10 +825,15 @@ class FeynmanRegressor:
         tol = ctx.tolerance if tolerance is None else tolerance
         noise = getattr(oracle, "relative_error_", 1e-3)
         # A composition's gradient directions agree to about a few times the oracle's error.
-        comps = find_compositions(oracle, X, tolerance=max(COMPOSITION_SINE, 5 * noise), rng=ctx.rng)
+        comps = find_compositions(oracle, X, tolerance=max(COMPOSITION_SINE, 5 * noise), rng=ctx.rng)[
+            :COMPOSITIONS_TRIED]
+        if X.shape[1] <= FULL_COMPOSITION_VARIABLES:
+            # Last, the whole set: y = F(g(x)) with g shorter than y's formula (the gravitational
+            # redshift is F(G*M/(r*c**2))); the test is vacuous here, the inner search decides.
+            comps.append(Composition(tuple(range(X.shape[1])), 0.0))
         names = [s.name for s in syms]
         by_name = {sympy.Symbol(s.name, real=True): s for s in syms}
-        for comp in comps[:COMPOSITIONS_TRIED]:
+        for comp in comps:
             if ctx.left() <= 5:
                 return None
             inner = fit_inner(oracle, X, comp.subset, names, tolerance=max(COMPOSITION_SINE, 2 * comp.error),

@@ -262,10 +262,21 @@ class _Search:
         keep = np.sort(first[new])
         return idx[keep]
 
+    def _full(self, chunks) -> bool:
+        """True once this length's expressions would take the store past ``max_rows``.
+
+        One length can hold tens of millions of new expressions (128 floats each): it is
+        cut there, so the search's memory stays bounded (it once reached 21 GB).
+        """
+        if len(chunks) != self._counted[0]:  # chunks only grow: add the new ones' rows
+            self._counted = (len(chunks), self._counted[1] + sum(len(c[0]) for c in chunks[self._counted[0]:]))
+        return self.stored + self._counted[1] >= self.max_rows
+
     def build(self, length: int) -> bool:
-        """Enumerate every expression of ``length`` tokens; False if the deadline passed."""
+        """Enumerate every expression of ``length`` tokens; False if the deadline passed or the store filled."""
         chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending = []
+        self._counted = (0, 0)  # (chunks counted, their rows), for _full
         store = True
         allow_constant = length <= 3
         # unary: op(level length-1)
@@ -286,7 +297,7 @@ class _Search:
                         chunks.append((kept, np.full(n, oi), keep, np.zeros(n, int),
                                        np.full(n, length - 1), np.zeros(n, int)))
                         self._score(length, kept, None, chunks_index=len(chunks) - 1)
-                    if time.perf_counter() > self.deadline:
+                    if time.perf_counter() > self.deadline or self._full(chunks):
                         self._finish(length, chunks, store)
                         return False
         # binary: op(level i, level length-1-i)
@@ -318,7 +329,7 @@ class _Search:
                         kept = vals[keep]
                         chunks.append((kept, np.full(n, oi), li[keep], ri[keep], np.full(n, i), np.full(n, j)))
                         self._score(length, kept, None, chunks_index=len(chunks) - 1)
-                    if time.perf_counter() > self.deadline:
+                    if time.perf_counter() > self.deadline or self._full(chunks):
                         self._finish(length, chunks, store)
                         return False
         self._finish(length, chunks, store)

@@ -110,3 +110,16 @@ def test_polish_constants_survives_a_jacobian_that_overflows():
     rough = sympy.Float(1.0) * sympy.exp(sympy.Float(0.88) * x)
     expr, err, exact = polish_constants(rough, (x,), X, np.exp(0.88 * X[:, 0]) * 1e-300)
     assert isinstance(expr, sympy.Expr) and (np.isnan(err) or err >= 0)
+
+
+def test_one_length_cannot_take_the_store_past_its_bound():
+    # A single length can hold millions of new expressions; the store stops at max_stored
+    # (strogatz.shearflow1 once grew one length to 21 GB).
+    import numpy as np
+
+    from symbolic.regression.bruteforce import brute_force
+
+    X = np.random.default_rng(0).uniform(0.3, 2.8, (200, 2))
+    y = np.cos(X[:, 0]) * np.cos(X[:, 1]) / np.sin(X[:, 1]) + 0.01 * np.sin(7 * X[:, 0] * X[:, 1])
+    result = brute_force(X, y, time_budget_s=60, max_stored=20_000, tolerance=1e-12)
+    assert result.best is None and result.timed_out  # stopped by the store's bound, well before 60 s
