@@ -1,6 +1,6 @@
 """MkDocs hook: show Sphinx roles left in docstrings as plain code.
 
-Some docstrings cross-reference with Sphinx roles (:class:`~tasks.feynman.RegressionProblem`),
+Some docstrings cross-reference with Sphinx roles (:class:`~hybrid.tasks.feynman.RegressionProblem`),
 which mkdocstrings does not interpret and would print verbatim. This hook drops the role
 prefix and, as Sphinx does for a leading ``~``, keeps only the last component of the path.
 """

@@ -1,9 +1,9 @@
 """Perception -> symbolic state -> search -> actions: the planning pillar's hybrid agents.
 
 A :class:`PlanningAgent` reads an observation into a state of a
-:class:`~tasks.envs.model.TransitionModel` and asks a solver for a plan:
+:class:`~hybrid.tasks.envs.model.TransitionModel` and asks a solver for a plan:
 
-- with a ``perception`` (a fitted :class:`~neural.planning.perception.GridPerception`),
+- with a ``perception`` (a fitted :class:`~hybrid.neural.planning.perception.GridPerception`),
   an observation is an RGB frame: the net reads the grid of cell classes, the model's
   ``from_grid`` turns it into a state (a grid that is no state of the model, e.g. two
   blanks in a sliding puzzle, raises :class:`PerceptionError`, naming what is wrong);
@@ -13,11 +13,11 @@ A :class:`PlanningAgent` reads an observation into a state of a
 The rules are either one fixed model (sliding puzzle, Lights Out) or a *model factory*
 ``grid -> model``, for worlds whose rules come with the picture: a Sokoban frame shows
 its own walls and goals, so :func:`sokoban_model_from_grid` builds the level's model from
-the perceived grid (:func:`~tasks.envs.sokoban.model.level_from_grid`) and the same frame
+the perceived grid (:func:`~hybrid.tasks.envs.sokoban.model.level_from_grid`) and the same frame
 then gives the state.
 
 A solver is any callable ``(model, state, time_limit_s) -> SearchResult``
-(:class:`~symbolic.planning.best_first.SearchResult`; only ``solved``, ``actions`` and
+(:class:`~hybrid.symbolic.planning.best_first.SearchResult`; only ``solved``, ``actions`` and
 ``reason`` are read): :func:`sliding_puzzle_solver` (A* with Manhattan distance and linear
 conflicts), :func:`lights_out_solver` (exact GF(2) algebra, fewest presses),
 :func:`sokoban_solver` (the push-level Sokoban solver) or :func:`astar_solver` for any
@@ -40,12 +40,12 @@ from typing import Any
 
 import numpy as np
 
-from symbolic.planning.best_first import SearchResult, astar
-from symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
-from symbolic.planning.sokoban import solve as solve_sokoban
-from tasks.envs.lights_out import LightsOutModel
-from tasks.envs.sliding_puzzle import SlidingPuzzleModel
-from tasks.envs.sokoban import SokobanModel, level_from_grid
+from hybrid.symbolic.planning.best_first import SearchResult, astar
+from hybrid.symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
+from hybrid.symbolic.planning.sokoban import solve as solve_sokoban
+from hybrid.tasks.envs.lights_out import LightsOutModel
+from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
+from hybrid.tasks.envs.sokoban import SokobanModel, level_from_grid
 
 __all__ = [
     "AgentResult",
@@ -93,13 +93,13 @@ def sliding_puzzle_solver(
     """Solve a sliding-puzzle state with A* (Manhattan distance + linear conflicts): the fewest moves.
 
     Args:
-        model: a :class:`~tasks.envs.sliding_puzzle.SlidingPuzzleModel` (its ``size`` is used).
+        model: a :class:`~hybrid.tasks.envs.sliding_puzzle.SlidingPuzzleModel` (its ``size`` is used).
         state: the start state.
         time_limit_s: seconds before giving up, or None.
 
     Returns:
-        The :class:`~symbolic.planning.best_first.SearchResult` of
-        :func:`~symbolic.planning.puzzles.solve_sliding_puzzle`.
+        The :class:`~hybrid.symbolic.planning.best_first.SearchResult` of
+        :func:`~hybrid.symbolic.planning.puzzles.solve_sliding_puzzle`.
     """
     return solve_sliding_puzzle(state, model.size, time_limit_s=time_limit_s)
 
@@ -108,34 +108,34 @@ def lights_out_solver(model: LightsOutModel, state: int, time_limit_s: float | N
     """Solve a Lights Out pattern exactly over GF(2), with the fewest presses (the time limit is not needed).
 
     Args:
-        model: a :class:`~tasks.envs.lights_out.LightsOutModel` (its ``size`` is used).
+        model: a :class:`~hybrid.tasks.envs.lights_out.LightsOutModel` (its ``size`` is used).
         state: the lights on (int bitmask).
         time_limit_s: unused (one elimination pass and ``2**nullity`` candidates).
 
     Returns:
-        The :class:`~symbolic.planning.best_first.SearchResult` of
-        :func:`~symbolic.planning.puzzles.solve_lights_out` (``reason="exhausted"`` when unsolvable).
+        The :class:`~hybrid.symbolic.planning.best_first.SearchResult` of
+        :func:`~hybrid.symbolic.planning.puzzles.solve_lights_out` (``reason="exhausted"`` when unsolvable).
     """
     return solve_lights_out(state, model.size)
 
 
 def sokoban_solver(model: SokobanModel, state: Any, time_limit_s: float | None) -> SearchResult:
-    """Solve a Sokoban state with :func:`symbolic.planning.sokoban.solve` (``"fast"`` mode).
+    """Solve a Sokoban state with :func:`hybrid.symbolic.planning.sokoban.solve` (``"fast"`` mode).
 
     Args:
-        model: the level's :class:`~tasks.envs.sokoban.SokobanModel`.
-        state: a :class:`~tasks.envs.sokoban.SokobanState` of that level.
+        model: the level's :class:`~hybrid.tasks.envs.sokoban.SokobanModel`.
+        state: a :class:`~hybrid.tasks.envs.sokoban.SokobanState` of that level.
         time_limit_s: seconds before giving up (the level analysis counts), or None.
 
     Returns:
-        The solver's :class:`~symbolic.planning.best_first.SearchResult` (moves, with
+        The solver's :class:`~hybrid.symbolic.planning.best_first.SearchResult` (moves, with
         ``info["pushes"]`` when solved).
     """
     return solve_sokoban(state, time_limit_s, model=model)
 
 
 def astar_solver(heuristic: Callable[[Any], float] | None = None, weight: float = 1.0) -> Solver:
-    """Return a solver running :func:`~symbolic.planning.best_first.astar` over any single-agent model.
+    """Return a solver running :func:`~hybrid.symbolic.planning.best_first.astar` over any single-agent model.
 
     Args:
         heuristic: ``state -> lower bound on the moves left`` (None: breadth-first order).
@@ -184,7 +184,7 @@ class AgentResult:
         grid: the grid of cell classes read (None when the observation was a state; set on a perception failure).
         perceive_seconds: seconds spent reading the observation (net + ``from_grid``).
         search_seconds: seconds spent searching.
-        search: the solver's :class:`~symbolic.planning.best_first.SearchResult` (None when not searched).
+        search: the solver's :class:`~hybrid.symbolic.planning.best_first.SearchResult` (None when not searched).
         error: the perception error's message, when ``reason == "perception"``.
         info: extras (``{"at_goal": True}`` when the observation already shows a goal).
     """
@@ -215,12 +215,12 @@ class PlanningAgent:
     """Perception -> state -> search -> actions, replanning when the world is not where the plan expected.
 
     Args:
-        model: the rules: a :class:`~tasks.envs.model.TransitionModel`, or a factory
+        model: the rules: a :class:`~hybrid.tasks.envs.model.TransitionModel`, or a factory
             ``grid -> model`` for worlds whose rules are read from the picture (Sokoban:
             :func:`sokoban_model_from_grid`).
         solver: ``(model, state, time_limit_s) -> SearchResult`` (see the module docstring).
         perception: a fitted grid reader with ``predict(frame) -> grid`` (a
-            :class:`~neural.planning.perception.GridPerception`), or None when observations
+            :class:`~hybrid.neural.planning.perception.GridPerception`), or None when observations
             are grids or states.
         time_limit_s: default seconds per :meth:`solve` call (perception included), or None.
         grid_reader: optional ``(perception, frame) -> grid`` used instead of

@@ -1,4 +1,4 @@
-"""AlphaZero-style self-play training over a two-player :class:`~tasks.envs.model.TransitionModel`, and matches.
+"""AlphaZero-style self-play training over a two-player :class:`~hybrid.tasks.envs.model.TransitionModel`, and matches.
 
 The loop (Silver et al. 2018), read top to bottom in :func:`train_alphazero`:
 
@@ -44,6 +44,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hybrid.evaluate.stages import dumps_strict
+from hybrid.neural.planning.policy_value import PolicyValueNet, make_evaluator
 from hybrid.planning.selfplay import (
     CachedEvaluator,
     ReplayBuffer,
@@ -54,9 +55,8 @@ from hybrid.planning.selfplay import (
     run_lockstep,
     shared_batch,
 )
-from neural.planning.policy_value import PolicyValueNet, make_evaluator
-from symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, search
-from tasks.envs.grid_env import check_int
+from hybrid.symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, search
+from hybrid.tasks.envs.grid_env import check_int
 
 __all__ = [
     "AlphaZeroAgent",
@@ -197,7 +197,7 @@ class AlphaZeroConfig:
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
 
     def mcts_config(self) -> MCTSConfig:
-        """Return the self-play search's :class:`~symbolic.planning.mcts.MCTSConfig` (root noise on)."""
+        """Return the self-play search's :class:`~hybrid.symbolic.planning.mcts.MCTSConfig` (root noise on)."""
         return MCTSConfig(
             num_simulations=self.num_simulations,
             selection=self.selection,
@@ -299,7 +299,7 @@ class AlphaZeroAgent:
 
     Args:
         net: the :class:`PolicyValueNet`.
-        model: the two-player :class:`~tasks.envs.model.TransitionModel` (with ``encode``).
+        model: the two-player :class:`~hybrid.tasks.envs.model.TransitionModel` (with ``encode``).
         num_simulations: simulations per move (>= 0; 0 plays the net's most probable legal move).
         selection: ``"puct"`` or ``"gumbel"`` (Gumbel noise off: deterministic sequential halving).
         c_init, c_base: PUCT's constants.
@@ -357,7 +357,7 @@ class RolloutMCTSAgent:
     """The reference bot: plain UCT MCTS with one uniformly random rollout per leaf.
 
     Args:
-        model: the two-player :class:`~tasks.envs.model.TransitionModel`.
+        model: the two-player :class:`~hybrid.tasks.envs.model.TransitionModel`.
         num_simulations: simulations per move (>= 1).
         uct_c: UCT's exploration constant (2.0, as OpenSpiel's example).
     """
@@ -413,7 +413,7 @@ def play_match(
 
     Args:
         agent_a, agent_b: objects with ``act(state, rng) -> action``.
-        model: the two-player :class:`~tasks.envs.model.TransitionModel`.
+        model: the two-player :class:`~hybrid.tasks.envs.model.TransitionModel`.
         games: games to play (>= 1).
         seed: an int.
         parallel_games: games run in lockstep (>= 1): an :class:`AlphaZeroAgent`'s net calls
@@ -577,7 +577,7 @@ def train_alphazero(
     ``max_iterations`` iterations in all are reached, whichever comes first.
 
     Args:
-        model: a two-player :class:`~tasks.envs.model.TransitionModel` with ``encode`` (and
+        model: a two-player :class:`~hybrid.tasks.envs.model.TransitionModel` with ``encode`` (and
             ``initial_state()`` unless ``initial_state`` is given).
         config: hyper-parameters (default :class:`AlphaZeroConfig()`).
         max_seconds: wall-clock budget in seconds (> 0), or None.
@@ -784,11 +784,11 @@ def train_alphazero(
 
 def _game(name: str) -> Any:
     if name == "connect_four":
-        from tasks.envs.connect_four import ConnectFourModel
+        from hybrid.tasks.envs.connect_four import ConnectFourModel
 
         return ConnectFourModel()
     if name == "tic_tac_toe":
-        from tasks.envs.tic_tac_toe import TicTacToeModel
+        from hybrid.tasks.envs.tic_tac_toe import TicTacToeModel
 
         return TicTacToeModel()
     raise ValueError(f"game must be 'connect_four' or 'tic_tac_toe', got {name!r}")

@@ -2,9 +2,9 @@
 
 The peer is ``open_spiel.python.algorithms.mcts.MCTSBot`` with
 ``RandomRolloutEvaluator(n_rollouts=1)`` (UCT with one random rollout per leaf, its solver on,
-as in OpenSpiel's defaults); ours is :func:`symbolic.planning.mcts.search` with UCT and a
-:class:`~symbolic.planning.mcts.RolloutEvaluator` over the bitboard models of
-:mod:`tasks.envs`. Both use the same exploration constant (``Q + c sqrt(ln N / n)`` over
+as in OpenSpiel's defaults); ours is :func:`hybrid.symbolic.planning.mcts.search` with UCT and a
+:class:`~hybrid.symbolic.planning.mcts.RolloutEvaluator` over the bitboard models of
+:mod:`hybrid.tasks.envs`. Both use the same exploration constant (``Q + c sqrt(ln N / n)`` over
 returns in [-1, 1]; ``c = 2`` is OpenSpiel's example default) and the same simulation count,
 from the same positions (given as action sequences: OpenSpiel's tic-tac-toe actions are cells
 ``3 r + c`` and its Connect Four actions are columns, as in our models).
@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, reuse_tree, search
-from tasks.envs.connect_four import ConnectFourModel
-from tasks.envs.tic_tac_toe import TicTacToeModel
+from hybrid.symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, reuse_tree, search
+from hybrid.tasks.envs.connect_four import ConnectFourModel
+from hybrid.tasks.envs.tic_tac_toe import TicTacToeModel
 
 GAMES: dict[str, type] = {"tic_tac_toe": TicTacToeModel, "connect_four": ConnectFourModel}
-"""OpenSpiel game name -> our :class:`~tasks.envs.model.TransitionModel` class."""
+"""OpenSpiel game name -> our :class:`~hybrid.tasks.envs.model.TransitionModel` class."""
 
 DEFAULT_POSITIONS: dict[str, tuple[tuple[int, ...], ...]] = {
     "tic_tac_toe": ((), (4, 0)),

@@ -1,9 +1,9 @@
 """Perception for the hybrid planners: trained on labelled frames of generated instances, cached on disk.
 
 :func:`train_perception` draws labelled frames from a registered env
-(:func:`~neural.planning.perception.collect_labelled_frames`: random legal play from
+(:func:`~hybrid.neural.planning.perception.collect_labelled_frames`: random legal play from
 random starts, each frame labelled with ``model.to_grid`` of its state), fits a
-:class:`~neural.planning.perception.GridPerception`, and keeps the weights in a cache
+:class:`~hybrid.neural.planning.perception.GridPerception`, and keeps the weights in a cache
 folder keyed by a hash of everything that decides them (env id, env keyword arguments,
 number of frames, seed, the perception's hyper-parameters, a format version). A second
 call with the same settings loads the file (``torch.load(weights_only=True)``) instead
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from neural.planning.perception import GridPerception, collect_labelled_frames, grid_accuracy
+from hybrid.neural.planning.perception import GridPerception, collect_labelled_frames, grid_accuracy
 
 __all__ = [
     "CACHE_VERSION",
@@ -64,17 +64,17 @@ def default_cache_dir() -> Path:
 def _grid_spec(env_id: str, env_kwargs: dict[str, Any]) -> tuple[int, int, int]:
     """``(rows, cols, num_classes)`` of an env's grids."""
     if env_id == "hybrid/SlidingPuzzle-v0":
-        from tasks.envs.sliding_puzzle import SlidingPuzzleModel
+        from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
 
         m = SlidingPuzzleModel(env_kwargs.get("size", 3))
         return m.rows, m.cols, m.num_classes
     if env_id == "hybrid/LightsOut-v0":
-        from tasks.envs.lights_out import LightsOutModel
+        from hybrid.tasks.envs.lights_out import LightsOutModel
 
         m = LightsOutModel(env_kwargs.get("size", 5))
         return m.rows, m.cols, m.num_classes
     if env_id == "hybrid/Sokoban-v0":
-        from tasks.envs.sokoban import CELL_CLASSES
+        from hybrid.tasks.envs.sokoban import CELL_CLASSES
 
         rows, cols = env_kwargs.get("dim", (10, 10))
         return int(rows), int(cols), len(CELL_CLASSES)
@@ -200,12 +200,12 @@ def train_perception(
         cache_dir: the cache folder (default :func:`default_cache_dir`).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"`` (where the net trains and runs).
         progress: show a progress bar while training.
-        perception_kwargs: :class:`~neural.planning.perception.GridPerception` hyper-parameters
+        perception_kwargs: :class:`~hybrid.neural.planning.perception.GridPerception` hyper-parameters
             (``channels``, ``epochs``, ``cell_pixels``, ...); part of the cache key.
         use_cache: read and write the cache (False: always train, write nothing).
 
     Returns:
-        The fitted :class:`~neural.planning.perception.GridPerception`, with three extra
+        The fitted :class:`~hybrid.neural.planning.perception.GridPerception`, with three extra
         attributes: ``interactions_`` (= ``n_frames``), ``from_cache_`` (True when loaded)
         and ``cache_path_`` (the weights file, or None without the cache).
 
@@ -269,7 +269,7 @@ def read_grids(perception: GridPerception, frames: list[np.ndarray] | np.ndarray
     """Read frames of any grid size with a perception trained on one grid shape (cells repacked, see the module).
 
     Args:
-        perception: a fitted :class:`~neural.planning.perception.GridPerception`.
+        perception: a fitted :class:`~hybrid.neural.planning.perception.GridPerception`.
         frames: ``(H, W, 3)`` uint8 frames (a list, or an ``(N, H, W, 3)`` array) whose cells have the
             training cell size (``frame_shape_ / (rows, cols)``); frames may differ in size.
 
@@ -342,18 +342,18 @@ def frames_of_states(
     """
     kwargs = dict(env_kwargs or {})
     if env_id == "hybrid/Sokoban-v0":
-        from tasks.envs.sokoban import TILE_SIZE, render_grid
+        from hybrid.tasks.envs.sokoban import TILE_SIZE, render_grid
 
         tile = kwargs.get("tile_size", TILE_SIZE)
         return [render_grid(g, tile) for g in grids]
-    from tasks.envs.drawing import frame_from_grid
+    from hybrid.tasks.envs.drawing import frame_from_grid
 
     if env_id == "hybrid/SlidingPuzzle-v0":
-        from tasks.envs.sliding_puzzle import sliding_puzzle_tiles
+        from hybrid.tasks.envs.sliding_puzzle import sliding_puzzle_tiles
 
         tiles = sliding_puzzle_tiles(kwargs.get("size", 3), kwargs.get("cell_px", 32))
     elif env_id == "hybrid/LightsOut-v0":
-        from tasks.envs.lights_out import lights_out_tiles
+        from hybrid.tasks.envs.lights_out import lights_out_tiles
 
         tiles = lights_out_tiles(kwargs.get("cell_px", 16))
     else:

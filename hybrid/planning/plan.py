@@ -1,15 +1,15 @@
 """``hybrid plan``: solve every level of a Sokoban level file, from symbols or from pixels, and write the results.
 
 :func:`plan_levels` reads a level file in the standard text format (an XSB collection,
-or Boxoban's ``; N`` layout; :func:`~tasks.envs.sokoban.load_levels`), and for each level:
+or Boxoban's ``; N`` layout; :func:`~hybrid.tasks.envs.sokoban.load_levels`), and for each level:
 
 - symbolic (``from_pixels=False``): the agent gets the level's grid of cell classes;
 - from pixels (``from_pixels=True``): the level is drawn as the env draws it
-  (:func:`~tasks.envs.sokoban.render_grid`), and a perception net trained on *generated*
+  (:func:`~hybrid.tasks.envs.sokoban.render_grid`), and a perception net trained on *generated*
   10 x 10 4-box levels only (:func:`~hybrid.planning.perceive.train_perception`, cached)
   reads the whole level back from the frame: walls, goals, boxes and player;
 
-then :func:`~symbolic.planning.sokoban.solve` searches from the state read, within
+then :func:`~hybrid.symbolic.planning.sokoban.solve` searches from the state read, within
 ``time_limit_s`` per level (reading the frame counts in it), and the plan is replayed on
 the **true** level: a level counts as solved only when the replay solves it within the
 limit. A level that cannot be solved (a deadlock, or too hard for the limit) is reported
@@ -46,7 +46,7 @@ import numpy as np
 from hybrid.evaluate.stages import dumps_strict
 from hybrid.planning.agents import make_agent
 from hybrid.planning.perceive import SOKOBAN_TRAINING_KWARGS, perception_key, read_grid, train_perception
-from tasks.envs.sokoban import TILE_SIZE, Level, SokobanModel, load_levels, render_grid
+from hybrid.tasks.envs.sokoban import TILE_SIZE, Level, SokobanModel, load_levels, render_grid
 
 __all__ = ["PLAN_ENVS", "lurd", "machine_info", "plan_levels", "solve_levels", "summarise_records"]
 
@@ -60,7 +60,7 @@ def lurd(model: SokobanModel, actions: Any) -> str:
     """Write a Sokoban move sequence in LURD notation (``u d l r``; upper case when the move pushes a box).
 
     Args:
-        model: the level's :class:`~tasks.envs.sokoban.SokobanModel` (the moves start at its initial state).
+        model: the level's :class:`~hybrid.tasks.envs.sokoban.SokobanModel` (the moves start at its initial state).
         actions: the moves, 0 up, 1 down, 2 left, 3 right.
 
     Raises:
@@ -136,7 +136,7 @@ def solve_levels(
     Args:
         levels: the levels.
         from_pixels: read each level from its frame with ``perception`` (else from its grid).
-        perception: a fitted :class:`~neural.planning.perception.GridPerception` (required with ``from_pixels``).
+        perception: a fitted :class:`~hybrid.neural.planning.perception.GridPerception` (required with ``from_pixels``).
         time_limit_s: seconds per level, perception included (> 0).
         tile_size: pixels per cell of the frames drawn (must match what the perception was trained on).
         skip: indexes of levels not to solve (already done).
@@ -330,7 +330,7 @@ def plan_levels(
         env_id: must be ``"hybrid/Sokoban-v0"`` (the only env ``hybrid plan`` reads level files for).
         device: where the perception net runs (``"cpu"``, ``"cuda"``, ``"auto"``).
         perception: an already fitted perception to use instead of training/loading one.
-        perception_kwargs: :class:`~neural.planning.perception.GridPerception` hyper-parameters.
+        perception_kwargs: :class:`~hybrid.neural.planning.perception.GridPerception` hyper-parameters.
 
     Returns:
         The summary: ``solved``, ``total``, ``solved_rate``, ``median_seconds`` (over all
@@ -428,7 +428,7 @@ def plan_levels(
         **summarise_records(records, levels, pinfo),
         "time_limit_s": float(time_limit_s),
         "from_pixels": bool(from_pixels),
-        "solver": "symbolic.planning.sokoban.solve (mode 'fast': weighted A* over pushes, w=2)",
+        "solver": "hybrid.symbolic.planning.sokoban.solve (mode 'fast': weighted A* over pushes, w=2)",
         "perception": pinfo,
         "interactions": 0 if pinfo is None else pinfo["interactions"],
         "resumed": len(previous),

@@ -29,14 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.neural.planning.perception import collect_labelled_frames
 from hybrid.planning.agents import make_agent
 from hybrid.planning.perceive import SOKOBAN_TRAINING_KWARGS, frames_of_states, train_perception
 from hybrid.planning.plan import machine_info, solve_levels, summarise_records
-from neural.planning.perception import collect_labelled_frames
-from symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
-from tasks.envs.lights_out import LightsOutModel
-from tasks.envs.sliding_puzzle import SlidingPuzzleModel
-from tasks.envs.sokoban import Level, load_boxoban, load_levels
+from hybrid.symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
+from hybrid.tasks.envs.lights_out import LightsOutModel
+from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
+from hybrid.tasks.envs.sokoban import Level, load_boxoban, load_levels
 
 __all__ = ["eight_puzzle_benchmark", "lights_out_benchmark", "sokoban_benchmark"]
 
@@ -155,7 +155,7 @@ def eight_puzzle_benchmark(
     Args:
         n_frames: labelled frames the perception trains on (Latplan: <= 500).
         distances: random-walk lengths from the goal of the instances
-            (:meth:`~tasks.envs.sliding_puzzle.SlidingPuzzleModel.scramble`; the true distance may be shorter).
+            (:meth:`~hybrid.tasks.envs.sliding_puzzle.SlidingPuzzleModel.scramble`; the true distance may be shorter).
         instances: instances per distance.
         seed: seeds the perception (frames and training), the test frames and the instances.
         time_limit_s: seconds per instance, reading the frame included.
@@ -356,7 +356,7 @@ def sokoban_benchmark(
         "perception": pinfo,
         "records": records,
         "settings": {"n_frames": n_frames, "time_limit_s": time_limit_s, "from_pixels": from_pixels, "seed": seed,
-                     "solver": "symbolic.planning.sokoban.solve, mode 'fast'"},
+                     "solver": "hybrid.symbolic.planning.sokoban.solve, mode 'fast'"},
         "machine": machine_info(),
         "wall_seconds": time.perf_counter() - t0,
     }

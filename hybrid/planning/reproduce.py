@@ -17,7 +17,7 @@ and resumes from it):
    unfiltered test levels (``--quick``: a subset): share solved, perception accuracy,
    seconds per instance and the labelled frames the perception used (its *interactions*).
 3. ``deep_<puzzle>_<algo>_<budget>``: PPO and DQN (stable-baselines3 from pixels,
-   :mod:`neural.planning.rl_baselines`) on Sokoban and Lights Out, trained for budgets that
+   :mod:`hybrid.neural.planning.rl_baselines`) on Sokoban and Lights Out, trained for budgets that
    are multiples of the hybrid's interactions (10x and 100x; ``--quick``: 1x and 10x), then
    scored on test instances: success at each budget, and the interactions each needed to
    match the hybrid's solved rate (or that it never did within the largest budget tried).
@@ -115,7 +115,8 @@ def speed_stage(games: list[str], num_simulations: int, repeats: int, seed: int)
     if openspiel_available():
         rows = side_by_side(games, num_simulations=num_simulations, repeats=repeats, seed=seed)
         out["openspiel"] = True
-        out["note"] = ("ours: symbolic.planning.mcts UCT, 1 random rollout per leaf; peer: OpenSpiel MCTSBot with "
+        out["note"] = ("ours: hybrid.symbolic.planning.mcts UCT, 1 random rollout per leaf; "
+                       "peer: OpenSpiel MCTSBot with "
                        "RandomRolloutEvaluator(1), solver on; one process pinned to one core, interleaved")
         for g in games:
             mine = [r for r in rows if r.game == g]
@@ -153,7 +154,7 @@ def puzzle_stage(puzzle: str, params: dict[str, Any], seed: int, device: str, pr
             Out: patterns), or ``n_levels`` (Sokoban: the first ``n_levels`` shipped Boxoban
             test levels), plus any other keyword argument of the benchmark.
         seed, device, progress: passed on.
-        perception_kwargs: :class:`~neural.planning.perception.GridPerception` overrides (tests use tiny ones).
+        perception_kwargs: :class:`~hybrid.neural.planning.perception.GridPerception` overrides (tests use tiny ones).
         cache_dir: the perception cache folder.
 
     Returns:
@@ -172,7 +173,7 @@ def puzzle_stage(puzzle: str, params: dict[str, Any], seed: int, device: str, pr
     elif puzzle == "lights-out":
         result = puzzles.lights_out_benchmark(**params, **common)
     elif puzzle == "sokoban":
-        from tasks.envs.sokoban import load_boxoban
+        from hybrid.tasks.envs.sokoban import load_boxoban
 
         n_levels = params.pop("n_levels", None)
         levels = load_boxoban() if n_levels is None else load_boxoban()[: int(n_levels)]
@@ -216,7 +217,7 @@ def deep_env(puzzle: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
     random solvable patterns for both.
     """
     if puzzle == "sokoban":
-        from tasks.envs.sokoban import boxoban_path
+        from hybrid.tasks.envs.sokoban import boxoban_path
 
         return ("hybrid/Sokoban-v0", {"dim": (10, 10), "num_boxes": 4},
                 {"level_file": str(boxoban_path()), "max_steps": 120})
@@ -232,8 +233,8 @@ def deep_stage(puzzle: str, algo: str, budget: int, eval_episodes: int, seed: in
         ``{"puzzle", "algo", "budget", "interactions" (steps actually taken), "success_rate",
         "eval_episodes", "train_seconds", "eval_seconds"}``.
     """
+    from hybrid.neural.planning.rl_baselines import evaluate_success, interactions_used, train_sb3
     from hybrid.planning.task import sb3_budget_kwargs
-    from neural.planning.rl_baselines import evaluate_success, interactions_used, train_sb3
 
     env_id, train_kwargs, eval_kwargs = deep_env(puzzle)
     n_envs, algo_kwargs = sb3_budget_kwargs(algo, budget)
@@ -295,7 +296,7 @@ def alphazero_stage(params: dict[str, Any], seed: int, device: str, progress: bo
         play_match,
         train_alphazero,
     )
-    from tasks.envs.connect_four import ConnectFourModel
+    from hybrid.tasks.envs.connect_four import ConnectFourModel
 
     model = ConnectFourModel()
     config = AlphaZeroConfig(**{"seed": seed, "device": device, **params.get("config", {})})

@@ -4,7 +4,7 @@ Lockstep batching
     On a CPU the cost of a policy/value net is per *call*, not per state (a 6 x 7 board:
     ~1 ms for one state, ~3 ms for 32), and a search asks for one leaf at a time. So
     :func:`run_lockstep` runs several jobs (self-play games, match games) in threads, each
-    running the ordinary sequential :func:`symbolic.planning.mcts.search`; an evaluator
+    running the ordinary sequential :func:`hybrid.symbolic.planning.mcts.search`; an evaluator
     wrapped by :func:`shared_batch` does not call the net itself but posts its states and
     waits. When every running job has posted, the main thread makes one net call for all of
     them and hands the rows back. The threads never run Python at the same time as the net
@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from symbolic.planning.mcts import MCTSConfig, reuse_tree, search
-from tasks.envs.grid_env import check_int
+from hybrid.symbolic.planning.mcts import MCTSConfig, reuse_tree, search
+from hybrid.tasks.envs.grid_env import check_int
 
 __all__ = [
     "CachedEvaluator",
@@ -366,7 +366,7 @@ def check_symmetry(
     mask, and that rewards and termination agree.
 
     Args:
-        model: a two-player :class:`~tasks.envs.model.TransitionModel` with ``encode``.
+        model: a two-player :class:`~hybrid.tasks.envs.model.TransitionModel` with ``encode``.
         symmetry: the candidate.
         rng: a ``numpy.random.Generator``.
         games: random games to play (>= 1).
@@ -423,7 +423,7 @@ def board_symmetries(model: Any, rng: np.random.Generator | None = None, initial
     confirms it on random games.
 
     Args:
-        model: a :class:`~tasks.envs.model.TransitionModel` with ``encode``.
+        model: a :class:`~hybrid.tasks.envs.model.TransitionModel` with ``encode``.
         rng: the generator of the check's random games (default: seeded with 0).
         initial_state: the start of the check's games (default ``model.initial_state()``).
 
@@ -555,7 +555,7 @@ def play_selfplay_games(
     selection the search's action (a sample through its Gumbel noise) is always played.
 
     Args:
-        model: a two-player :class:`~tasks.envs.model.TransitionModel`.
+        model: a two-player :class:`~hybrid.tasks.envs.model.TransitionModel`.
         evaluate: ``evaluate(states) -> (priors [B, A], values [B])`` for the player to move;
             with ``parallel > 1`` it is called once per round for all games together.
         num_games: games to play (>= 0).

@@ -1,6 +1,6 @@
 """The planning tasks of the evaluator: solve puzzles from pixels, scored by success rate.
 
-Each task is one gymnasium env of :mod:`tasks.envs` played from its rendered frames:
+Each task is one gymnasium env of :mod:`hybrid.tasks.envs` played from its rendered frames:
 
 - ``8-puzzle``: ``hybrid/SlidingPuzzle-v0``, test instances 7 and 14 random moves from the
   goal (half each, Latplan's protocol);
@@ -21,7 +21,7 @@ that follows :class:`PlanningMethod` (``reset()`` at each episode, then ``act(fr
 until the episode ends). The methods are here too: :class:`PerceiveAndSearch` (the hybrid:
 a perception net trained on the labelled frames, then the exact solver of
 :func:`hybrid.planning.agents.make_agent`) and :class:`DeepRLPolicy` (stable-baselines3 PPO
-or DQN from pixels, :mod:`neural.planning.rl_baselines`).
+or DQN from pixels, :mod:`hybrid.neural.planning.rl_baselines`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from hybrid.evaluate.protocols import MetricSpec
-from tasks.envs.grid_env import episode_succeeded
+from hybrid.tasks.envs.grid_env import episode_succeeded
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def play_episodes(method: Any, test: PlanningTestSet, *, progress: bool = False)
     import gymnasium as gym
     from tqdm.auto import tqdm
 
-    import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+    import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
 
     env = gym.make(test.env_id, **test.env_kwargs)
     perceive = getattr(method, "perceive", None)
@@ -217,7 +217,7 @@ class PlanningTask:
     def test_env_kwargs(self) -> dict[str, Any]:
         """``gymnasium.make`` keyword arguments of the test env."""
         if self.name == "sokoban":
-            from tasks.envs.sokoban import boxoban_path
+            from hybrid.tasks.envs.sokoban import boxoban_path
 
             return {"level_file": str(boxoban_path()), "max_steps": self.max_steps}
         return {"size": self.size}
@@ -240,7 +240,7 @@ class PlanningTask:
             episodes = tuple({"seed": s, "options": None} for s in seeds)
             labels = ()
         else:
-            from tasks.envs.sokoban import load_boxoban
+            from hybrid.tasks.envs.sokoban import load_boxoban
 
             total = len(load_boxoban())
             picks = rng.choice(total, size=min(self.n_test, total), replace=False)
@@ -259,7 +259,7 @@ class PlanningTask:
         """
         import gymnasium as gym
 
-        import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+        import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
 
         env = gym.make(test.env_id, **test.env_kwargs)
         try:
@@ -292,7 +292,7 @@ class PerceiveAndSearch:
     """The hybrid: a perception net trained on ``n`` labelled frames, then exact search over the rules.
 
     ``fit`` draws ``n`` labelled frames of generated instances and trains a
-    :class:`~neural.planning.perception.GridPerception` on them
+    :class:`~hybrid.neural.planning.perception.GridPerception` on them
     (:func:`hybrid.planning.perceive.train_perception`, no cache: the cost is measured); the
     agent is :func:`hybrid.planning.agents.make_agent` for the env (the rules are given, not
     learned). ``act`` reads each frame, follows its plan while the world is
@@ -302,7 +302,7 @@ class PerceiveAndSearch:
         seed: seeds the frames drawn and the net.
         device: where the perception net trains and runs.
         time_limit_s: seconds per plan, perception included.
-        perception: extra keyword arguments of :class:`~neural.planning.perception.GridPerception`.
+        perception: extra keyword arguments of :class:`~hybrid.neural.planning.perception.GridPerception`.
         progress: tqdm bar while training.
 
     Attributes (after ``fit``):
@@ -365,7 +365,7 @@ def sb3_budget_kwargs(algo: str, n: int) -> tuple[int, dict[str, Any]]:
     PPO collects whole rollouts of ``n_steps * n_envs``; for budgets under 512 steps it uses
     one env and one rollout of ``n`` rounded up to a multiple of 8 (at least 8), in
     minibatches of up to 64 that divide it; above, the module defaults (4 envs x 128 steps).
-    DQN keeps :mod:`neural.planning.rl_baselines`' defaults, which already scale with the budget.
+    DQN keeps :mod:`hybrid.neural.planning.rl_baselines`' defaults, which already scale with the budget.
     """
     if algo == "ppo" and n < 512:
         steps = max(8, -(-int(n) // 8) * 8)
@@ -377,7 +377,7 @@ def sb3_budget_kwargs(algo: str, n: int) -> tuple[int, dict[str, Any]]:
 class DeepRLPolicy:
     """A deep baseline: stable-baselines3 PPO or DQN (``CnnPolicy``) trained from pixels for ``n`` env steps.
 
-    Trained by :func:`neural.planning.rl_baselines.train_sb3` on the task's generated
+    Trained by :func:`hybrid.neural.planning.rl_baselines.train_sb3` on the task's generated
     instances (frames area-resized to ``frame_size``), played greedily.
 
     Args:
@@ -409,7 +409,7 @@ class DeepRLPolicy:
 
     def fit(self, train: PlanningTrainSpec) -> DeepRLPolicy:
         """Train for ``train.n`` environment steps on ``train.env_id``; returns self."""
-        from neural.planning.rl_baselines import interactions_used, train_sb3
+        from hybrid.neural.planning.rl_baselines import interactions_used, train_sb3
 
         n_envs, kwargs = sb3_budget_kwargs(self.algo, train.n)
         self.model_ = train_sb3(self.algo, train.env_id, int(train.n), seed=int(self.seed),
@@ -425,7 +425,7 @@ class DeepRLPolicy:
 
     def act(self, frame: np.ndarray) -> int:
         """The greedy action for ``frame``."""
-        from neural.planning.rl_baselines import resize_frame
+        from hybrid.neural.planning.rl_baselines import resize_frame
 
         frame = np.asarray(frame) if self.frame_size is None else resize_frame(frame, self.frame_size)
         action, _ = self.model_.predict(frame, deterministic=True)

@@ -17,8 +17,8 @@ The loop of Udrescu & Tegmark (2020), recursive as in AI Feynman 2.0:
    same loop, combine, refit the constants on the real data and snap them.
 4. Everything tried goes on a Pareto front of (description length, error).
 
-The symbolic pieces live in :mod:`symbolic.regression`; the oracle in
-:mod:`neural.regression`; this module only composes them.
+The symbolic pieces live in :mod:`hybrid.symbolic.regression`; the oracle in
+:mod:`hybrid.neural.regression`; this module only composes them.
 """
 
 from __future__ import annotations
@@ -32,21 +32,21 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from neural.regression.oracle import MLPOracle
-from symbolic.regression.bruteforce import DEFAULT_OPERATORS, brute_force, check_operators, evaluate, snap_number
-from symbolic.regression.composition import Composition, find_compositions, fit_inner
-from symbolic.regression.constants import free_coefficients, polish_constants, snap_within_uncertainty
-from symbolic.regression.dimensional import dimensional_reduction
-from symbolic.regression.library import fit_library
-from symbolic.regression.noise import estimate_noise, residual_structure, structured_share
-from symbolic.regression.pareto import ParetoFront, description_length
-from symbolic.regression.polyfit import fit_polynomial
-from symbolic.regression.rational import fit_rational
-from symbolic.regression.symmetry import find_scaling_symmetry, find_separability, find_translational_symmetry
-from symbolic.regression.transforms import OUTPUT_TRANSFORMS
-from tasks.arrays import check_variable_names, check_X, check_xy
+from hybrid.neural.regression.oracle import MLPOracle
+from hybrid.symbolic.regression.bruteforce import DEFAULT_OPERATORS, brute_force, check_operators, evaluate, snap_number
+from hybrid.symbolic.regression.composition import Composition, find_compositions, fit_inner
+from hybrid.symbolic.regression.constants import free_coefficients, polish_constants, snap_within_uncertainty
+from hybrid.symbolic.regression.dimensional import dimensional_reduction
+from hybrid.symbolic.regression.library import fit_library
+from hybrid.symbolic.regression.noise import estimate_noise, residual_structure, structured_share
+from hybrid.symbolic.regression.pareto import ParetoFront, description_length
+from hybrid.symbolic.regression.polyfit import fit_polynomial
+from hybrid.symbolic.regression.rational import fit_rational
+from hybrid.symbolic.regression.symmetry import find_scaling_symmetry, find_separability, find_translational_symmetry
+from hybrid.symbolic.regression.transforms import OUTPUT_TRANSFORMS
+from hybrid.tasks.arrays import check_variable_names, check_X, check_xy
 
-#: A residual whose neighbour correlation (:func:`~symbolic.regression.noise.residual_structure`)
+#: A residual whose neighbour correlation (:func:`~hybrid.symbolic.regression.noise.residual_structure`)
 #: is above this still depends on the inputs: the formula misses something.
 STRUCTURE_THRESHOLD = 0.25
 #: Errors below this are round-off: the formula is accepted without a structure test.
@@ -214,7 +214,7 @@ class FeynmanRegressor:
         time_budget_s: wall-clock budget of one :meth:`fit` (the search stops when it is
             spent and returns the best formula found).
         operators: brute-force alphabet (names from
-            :data:`symbolic.regression.bruteforce.OPERATORS`).
+            :data:`hybrid.symbolic.regression.bruteforce.OPERATORS`).
         device: where the oracle trains: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         tolerance: relative RMS error under which a formula counts as found;
             ``None`` estimates it from the data's noise level.
@@ -225,7 +225,7 @@ class FeynmanRegressor:
 
     After :meth:`fit`: ``expression_`` (sympy), ``error_`` (relative RMS on the data),
     ``steps_`` (which steps produced the formula), ``pareto_front_``
-    (:class:`~symbolic.regression.pareto.ParetoFront`), ``solved_`` (a formula within
+    (:class:`~hybrid.symbolic.regression.pareto.ParetoFront`), ``solved_`` (a formula within
     tolerance with exact constants), ``operations_`` (symbolic work: expressions
     evaluated, oracle calls, oracles trained), ``noise_`` (the noise estimate).
     """
@@ -264,7 +264,7 @@ class FeynmanRegressor:
             units: SI unit exponents: an array ``(d + 1, k)`` whose first ``d`` rows are
                 the inputs' and last row the output's (k base units, e.g. m, s, kg, K,
                 A), or an object with ``inputs`` ``(d, k)`` and ``output`` ``(k,)``
-                (:class:`tasks.feynman.EquationUnits`). ``None`` skips dimensional
+                (:class:`hybrid.tasks.feynman.EquationUnits`). ``None`` skips dimensional
                 analysis.
 
         Returns:

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from hybrid.evaluate.protocols import MetricSpec
-from symbolic.regression import is_exact_recovery, is_symbolic_solution, model_size
-from tasks.feynman import (
+from hybrid.symbolic.regression import is_exact_recovery, is_symbolic_solution, model_size
+from hybrid.tasks.feynman import (
     FeynmanEquation,
     RegressionProblem,
     extrapolation_ranges,
@@ -68,7 +68,7 @@ class FeynmanTask:
 
     Args:
         equations: equation ids (FSReD's, the hard set's or generated ones, see
-            :func:`~tasks.feynman.get_equation`), ``"sample-efficiency"``
+            :func:`~hybrid.tasks.feynman.get_equation`), ``"sample-efficiency"``
             (:data:`SAMPLE_EFFICIENCY`), ``"all"`` (FSReD's 100) or ``"hard"`` (the hard set).
         noise: relative noise on training outputs (``noise * rms(y)``).
         n_test: test points per equation, in range and outside it.

@@ -32,8 +32,8 @@ import numpy as np
 import sympy
 
 from hybrid.evaluate.meter import record_ops
-from tasks.arrays import check_X, check_xy
-from tasks.feynman.table import formula_to_sympy
+from hybrid.tasks.arrays import check_X, check_xy
+from hybrid.tasks.feynman.table import formula_to_sympy
 
 __all__ = [
     "GPLEARN_FUNCTIONS",

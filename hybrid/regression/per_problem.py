@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from tasks.feynman import RegressionProblem
+from hybrid.tasks.feynman import RegressionProblem
 
 
 class PerProblemRegressor:
-    """A Method over a list of :class:`~tasks.feynman.RegressionProblem`: one regressor each.
+    """A Method over a list of :class:`~hybrid.tasks.feynman.RegressionProblem`: one regressor each.
 
     Args:
         make_regressor: builds a fresh regressor with ``fit(X, y[, variable_names])``

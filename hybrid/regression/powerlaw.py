@@ -6,8 +6,8 @@ import numpy as np
 import sympy
 
 from hybrid.evaluate.meter import record_flops, record_ops
-from symbolic.regression import PowerLawFit, fit_power_law
-from tasks.arrays import check_X
+from hybrid.symbolic.regression import PowerLawFit, fit_power_law
+from hybrid.tasks.arrays import check_X
 
 
 class PowerLawRegressor:
@@ -18,7 +18,7 @@ class PowerLawRegressor:
         significance: snap within this many standard errors of the fit.
 
     Attributes:
-        fit_: the :class:`~symbolic.regression.PowerLawFit`.
+        fit_: the :class:`~hybrid.symbolic.regression.PowerLawFit`.
         expression_: the recovered sympy expression.
 
     Example:

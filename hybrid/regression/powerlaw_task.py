@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hybrid.regression.feynman_task import FeynmanTask, FeynmanTestSet, r2_score
-from tasks.feynman import is_power_law, power_law_equations
+from hybrid.tasks.feynman import is_power_law, power_law_equations
 
 #: A spread of the power laws: 1 to 5 variables, half-integer exponents, constants with
 #: pi, a negative sign. The ``powerlaw`` task uses these; ``powerlaw-all`` uses all 38.

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
+from hybrid.neural.regression import MLPRegressor
 from hybrid.regression.feynman import FeynmanRegressor
 from hybrid.regression.feynman_task import FeynmanTask
 from hybrid.regression.peers import make_peer
 from hybrid.regression.per_problem import PerProblemRegressor
 from hybrid.regression.powerlaw import PowerLawRegressor
 from hybrid.regression.powerlaw_task import PowerLawTask
-from neural.regression import MLPRegressor
 
 POWERLAW_TASKS = ("powerlaw", "powerlaw-all")
 FEYNMAN_TASKS = ("feynman", "feynman-all")

@@ -6,8 +6,8 @@ One evaluator run per (system, noise level, equation, data seed): the same seede
 benchmark resumes where it stopped.
 
 Equation sets (``equation_set``): ``fsred`` (FSReD's 100), ``hard`` (52 published
-formulas beyond them, :mod:`tasks.feynman.hard`) and ``generated`` (random physics-like
-formula trees by depth, :mod:`tasks.feynman.generated`). With ``units=False`` the
+formulas beyond them, :mod:`hybrid.tasks.feynman.hard`) and ``generated`` (random physics-like
+formula trees by depth, :mod:`hybrid.tasks.feynman.generated`). With ``units=False`` the
 systems get no SI units (the common case on a researcher's own data).
 
 Per run, as SRBench counts: ``exact`` (the law, constants exact), ``solution`` (SRBench's
@@ -38,7 +38,7 @@ from hybrid.evaluate.stages import dumps_strict
 from hybrid.evaluate.store import ResultStore, RunConfig, RunRecord
 from hybrid.evaluate.sweep import run_sweep
 from hybrid.regression.peers import make_peer
-from tasks.feynman import feynman_equations, generated_equations, get_equation, hard_equations
+from hybrid.tasks.feynman import feynman_equations, generated_equations, get_equation, hard_equations
 
 SOLVER = "ai-feynman"
 PEERS = ("gplearn", "operon")

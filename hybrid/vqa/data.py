@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from tasks.clevr import (
+from hybrid.tasks.clevr import (
     Question,
     Scene,
     generate_dataset,

@@ -11,7 +11,7 @@ from hybrid.vqa.data import VQAData
 
 
 class DeepVQA:
-    """Wraps a :mod:`neural.vqa.baselines` model so that it reads a :class:`VQAData`.
+    """Wraps a :mod:`hybrid.neural.vqa.baselines` model so that it reads a :class:`VQAData`.
 
     Args:
         model: an unfitted baseline (``CNNLSTM`` or ``FiLM``) with ``fit(images,

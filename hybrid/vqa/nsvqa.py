@@ -21,7 +21,7 @@ Training, as in the paper, in three parts:
    program is rewarded 1 when the executor, run on the *parsed* scene of the question's
    image, gives the right answer.
 
-Nothing of the executor is learned: it is :func:`symbolic.programs.execute`, and a
+Nothing of the executor is learned: it is :func:`hybrid.symbolic.programs.execute`, and a
 program it finds invalid on a scene (``unique`` of two objects, an ill-typed program)
 gets the most common training answer, and is counted in :attr:`NSVQA.last_invalid_`.
 """
@@ -39,11 +39,11 @@ from typing import Any
 import numpy as np
 
 from hybrid.evaluate.meter import record_ops
+from hybrid.neural.vqa.question_parser import QuestionParser
+from hybrid.neural.vqa.scene_parser import SceneParser
+from hybrid.symbolic.programs import Program, answer_text, compile_scene, execute
+from hybrid.tasks.clevr import Question, Scene
 from hybrid.vqa.data import VQAData
-from neural.vqa.question_parser import QuestionParser
-from neural.vqa.scene_parser import SceneParser
-from symbolic.programs import Program, answer_text, compile_scene, execute
-from tasks.clevr import Question, Scene
 
 
 @dataclass(frozen=True)
@@ -124,16 +124,16 @@ class NSVQA:
         beam_size: beam width when parsing questions (1: greedy).
         guided_decoding: decode each question within its value mentions and answer with
             the first of the parser's candidate programs that runs on the parsed scene (see
-            :meth:`~neural.vqa.question_parser.QuestionParser.parse_candidates`): CLEVR's
+            :meth:`~hybrid.neural.vqa.question_parser.QuestionParser.parse_candidates`): CLEVR's
             generator only asks questions whose program runs on the scene, so a candidate
             that fails there is not the question's program. Off by default: the measured
             tables were taken without it (``docs/vqa.md`` gives its effect).
         active_share: share of ``n_programs`` chosen in a second round among the training
             questions the first-round parser gets wrong (see the module docstring); 0
             spreads the whole budget over the templates at once.
-        scene_parser: keyword arguments for :class:`~neural.vqa.scene_parser.SceneParser`.
+        scene_parser: keyword arguments for :class:`~hybrid.neural.vqa.scene_parser.SceneParser`.
         question_parser: keyword arguments for
-            :class:`~neural.vqa.question_parser.QuestionParser`.
+            :class:`~hybrid.neural.vqa.question_parser.QuestionParser`.
         seed: seeds both networks.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``, for both networks.
         progress: tqdm bars while training.

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
+from hybrid.neural.vqa.baselines import CNNLSTM, FiLM
 from hybrid.vqa.deep import DeepVQA
 from hybrid.vqa.nsvqa import NSVQA
 from hybrid.vqa.task import CLEVRTask
-from neural.vqa.baselines import CNNLSTM, FiLM
 
 CLEVR_TASKS = ("clevr", "clevr-cogent")
 #: The end-to-end baselines train until early stopping ends them: an epoch cap far above

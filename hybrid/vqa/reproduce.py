@@ -39,12 +39,12 @@ import numpy as np
 from hybrid.evaluate.footprint import model_footprint
 from hybrid.evaluate.meter import Meter
 from hybrid.evaluate.stages import StageStore, dumps_strict
+from hybrid.neural.vqa.baselines import CNNLSTM, FiLM
+from hybrid.neural.vqa.scene_parser import SceneParser, object_accuracy
+from hybrid.symbolic.programs import answer_text, execute
 from hybrid.vqa.data import VQAData, make_vqa_data
 from hybrid.vqa.nsvqa import NSVQA, program_tokens
 from hybrid.vqa.task import QUESTIONS_PER_SCENE, accuracy_by_type
-from neural.vqa.baselines import CNNLSTM, FiLM
-from neural.vqa.scene_parser import SceneParser, object_accuracy
-from symbolic.programs import answer_text, execute
 
 DEEP_MODELS: dict[str, Callable[..., Any]] = {"cnn-lstm": CNNLSTM, "film": FiLM}
 #: Stage key of the metered stages: stages stored before FLOPs were counted (or counted
@@ -91,7 +91,7 @@ def executor_benchmark(n_questions: int, seed: int) -> dict[str, Any]:
         run from CLEVR's JSON node lists, one thread, wall clock) and ``questions_per_cpu_s``
         (the same per CPU second of the process).
     """
-    from tasks.clevr import generate_dataset
+    from hybrid.tasks.clevr import generate_dataset
 
     scenes, questions = generate_dataset(math.ceil(n_questions / QUESTIONS_PER_SCENE), QUESTIONS_PER_SCENE,
                                          np.random.default_rng([seed, 7]))

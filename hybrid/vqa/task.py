@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from hybrid.evaluate.protocols import MetricSpec
+from hybrid.tasks.clevr import QUESTION_TYPES, question_type
 from hybrid.vqa.data import VQAData, make_vqa_data
-from tasks.clevr import QUESTION_TYPES, question_type
 
 QUESTIONS_PER_SCENE = 10
 

@@ -1,20 +1,20 @@
 """Perception nets, policy/value nets and deep-RL baselines (planning pillar).
 
-- :mod:`neural.planning.perception`: :class:`GridPerception` (frame -> grid of cell
+- :mod:`hybrid.neural.planning.perception`: :class:`GridPerception` (frame -> grid of cell
   classes), :func:`collect_labelled_frames`, :func:`grid_accuracy`;
-- :mod:`neural.planning.transitions`: perception from unlabelled transitions and the rules
+- :mod:`hybrid.neural.planning.transitions`: perception from unlabelled transitions and the rules
   (:meth:`GridPerception.fit_transitions`, :func:`collect_transitions`);
-- :mod:`neural.planning.policy_value`: :class:`PolicyValueNet` (AlphaZero-style) and
+- :mod:`hybrid.neural.planning.policy_value`: :class:`PolicyValueNet` (AlphaZero-style) and
   :func:`make_evaluator` (a search's batched ``evaluate(states)``);
-- :mod:`neural.planning.rl_baselines`: stable-baselines3 PPO / DQN from pixels
+- :mod:`hybrid.neural.planning.rl_baselines`: stable-baselines3 PPO / DQN from pixels
   (:func:`train_sb3`, :func:`evaluate_success`, :func:`interactions_used`);
   stable-baselines3 itself is imported only when training (``pip install .[rl]``).
 """
 
-from neural.planning.perception import GridPerception, collect_labelled_frames, grid_accuracy
-from neural.planning.policy_value import PolicyValueNet, make_evaluator
-from neural.planning.rl_baselines import evaluate_success, interactions_used, make_env, train_sb3
-from neural.planning.transitions import FrameTransitions, collect_transitions, label_from_transitions
+from hybrid.neural.planning.perception import GridPerception, collect_labelled_frames, grid_accuracy
+from hybrid.neural.planning.policy_value import PolicyValueNet, make_evaluator
+from hybrid.neural.planning.rl_baselines import evaluate_success, interactions_used, make_env, train_sb3
+from hybrid.neural.planning.transitions import FrameTransitions, collect_transitions, label_from_transitions
 
 __all__ = [
     "FrameTransitions",

@@ -1,6 +1,6 @@
 """Perception for the planning pillar: an RGB frame of a grid world -> its grid of cell classes.
 
-Every environment of :mod:`tasks.envs` draws its state on a regular grid: cell ``(i, j)``
+Every environment of :mod:`hybrid.tasks.envs` draws its state on a regular grid: cell ``(i, j)``
 of a ``rows x cols`` board fills the pixels ``[i*h:(i+1)*h, j*w:(j+1)*w]`` of an
 ``H x W`` frame (``h = H / rows``, ``w = W / cols``), and what it shows depends only on
 the class of that cell (``TransitionModel.to_grid``). :class:`GridPerception` learns that
@@ -29,7 +29,7 @@ distinct crops; noisy or varied frames simply have more.
 The state then comes from the model: ``model.from_grid(perception.predict(frame))``;
 this module stays free of any reasoner.
 
-:func:`collect_labelled_frames` draws labelled frames from an env of :mod:`tasks.envs`
+:func:`collect_labelled_frames` draws labelled frames from an env of :mod:`hybrid.tasks.envs`
 (random legal actions; the label of each frame is ``model.to_grid(info["state"])``).
 :func:`grid_accuracy` scores predicted grids (cells right, states entirely right).
 """
@@ -46,9 +46,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from hybrid.neural.device import torch_device
 from torch import nn
-
-from neural.device import torch_device
 
 __all__ = ["CellNet", "GridPerception", "collect_labelled_frames", "grid_accuracy"]
 
@@ -421,27 +420,27 @@ class GridPerception:
 
         The cells of all frames are clustered by appearance, the clusters named by the
         bijection to classes that agrees best with the transition model, and the net
-        trained on the frames so labelled (:mod:`neural.planning.transitions`).
+        trained on the frames so labelled (:mod:`hybrid.neural.planning.transitions`).
 
         Args:
-            transitions: a :class:`~neural.planning.transitions.FrameTransitions` (frames,
+            transitions: a :class:`~hybrid.neural.planning.transitions.FrameTransitions` (frames,
                 actions, next frames, terminated flags, models) of a single-agent env, e.g.
-                from :func:`~neural.planning.transitions.collect_transitions`; it must show
+                from :func:`~hybrid.neural.planning.transitions.collect_transitions`; it must show
                 every class, and for puzzles whose rules are symmetric under renaming (sliding
                 puzzle, Lights Out) some episodes that end at the goal.
             tolerance: fraction of transitions the chosen naming may contradict.
             max_transitions: transitions checked against the rules.
-            n_init: clusterings tried (see :func:`~neural.planning.transitions.label_from_transitions`).
+            n_init: clusterings tried (see :func:`~hybrid.neural.planning.transitions.label_from_transitions`).
 
         Returns:
-            ``self``, with ``labelling_`` (a :class:`~neural.planning.transitions.TransitionLabelling`:
+            ``self``, with ``labelling_`` (a :class:`~hybrid.neural.planning.transitions.TransitionLabelling`:
             the naming, its consistency and how many namings tie with it).
 
         Raises:
             ValueError: bad hyper-parameters or frames, more than 9 classes, or no naming
                 that the rules accept.
         """
-        from neural.planning.transitions import label_from_transitions
+        from hybrid.neural.planning.transitions import label_from_transitions
 
         self._check_params()
         frames, grids, labelling = label_from_transitions(
@@ -599,7 +598,7 @@ def collect_labelled_frames(
     or after ``steps_per_episode`` steps (a fresh level, a fresh scramble: more varied frames).
 
     Args:
-        env: a gymnasium env id (e.g. ``"hybrid/SlidingPuzzle-v0"``; :mod:`tasks.envs` is
+        env: a gymnasium env id (e.g. ``"hybrid/SlidingPuzzle-v0"``; :mod:`hybrid.tasks.envs` is
             imported so that its ids are registered) or an env instance, whose observations
             are ``(H, W, 3)`` uint8 frames and whose ``info`` holds ``"state"``.
         n: frames to draw (>= 1).
@@ -623,7 +622,7 @@ def collect_labelled_frames(
         raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
     owned = isinstance(env, str)
     if owned:
-        import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+        import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
 
         env = gym.make(env, **(env_kwargs or {}))
     elif env_kwargs:

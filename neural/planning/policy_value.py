@@ -1,4 +1,4 @@
-"""An AlphaZero-style policy/value network over the planes of a :class:`~tasks.envs.model.TransitionModel`.
+"""An AlphaZero-style policy/value network over the planes of a :class:`~hybrid.tasks.envs.model.TransitionModel`.
 
 ``model.encode(state)`` gives float32 planes ``[C, rows, cols]`` seen from the player to
 move; :class:`PolicyValueNet` maps a batch of them to
@@ -19,7 +19,7 @@ error of the value against the outcome ``z``, and an L2 penalty ``c * ||theta||^
 
 :meth:`PolicyValueNet.predict` takes and returns numpy only (priors masked to the legal
 actions and renormalised, values as floats), so that it can serve as the batched
-evaluator of a search (``symbolic.planning``) without either side importing the other;
+evaluator of a search (``hybrid.symbolic.planning``) without either side importing the other;
 :func:`make_evaluator` wraps it for a given transition model, from states to
 ``(priors, values)``.
 """
@@ -36,9 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from hybrid.neural.device import torch_device
 from torch import nn
-
-from neural.device import torch_device
 
 __all__ = ["PolicyValueNet", "make_evaluator"]
 
@@ -393,7 +392,7 @@ def make_evaluator(net: PolicyValueNet, model: Any) -> Callable[[Sequence[Any]],
 
     Args:
         net: the policy/value net.
-        model: a :class:`~tasks.envs.model.TransitionModel` (``encode``, ``legal_actions``).
+        model: a :class:`~hybrid.tasks.envs.model.TransitionModel` (``encode``, ``legal_actions``).
 
     Returns:
         ``evaluate(states) -> (priors (B, A), values (B,))``: encodes each state, masks the

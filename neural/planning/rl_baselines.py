@@ -1,4 +1,4 @@
-"""Deep-RL baselines from pixels: stable-baselines3's PPO and DQN on the envs of :mod:`tasks.envs`.
+"""Deep-RL baselines from pixels: stable-baselines3's PPO and DQN on the envs of :mod:`hybrid.tasks.envs`.
 
 These are the "pure deep" side of the planning pillar: a CNN policy that sees only the
 RGB frames and the reward, with no model of the rules, trained by stable-baselines3 (a
@@ -13,7 +13,7 @@ only the plumbing:
   :class:`ResizeFrame`, then transposed to channel-first by SB3's ``VecTransposeImage``,
   as SB3 does for any image observation.
 - **Illegal actions.** Neither SB3 PPO nor DQN can mask actions. With
-  ``illegal_action="env"`` (the default) the env's own rule applies: in :mod:`tasks.envs`
+  ``illegal_action="env"`` (the default) the env's own rule applies: in :mod:`hybrid.tasks.envs`
   an illegal action is a no-op that costs a step for the puzzles and a lost game for
   tic-tac-toe and Connect Four, so the policy learns the rules from the reward; with
   ``"noop"`` (:class:`IllegalActionAsNoop`) an action the env's
@@ -26,7 +26,7 @@ only the plumbing:
 - **Success.** :func:`evaluate_success` plays whole episodes and counts one as a success
   when it ends with ``terminated`` (not a time-limit truncation) and the goal reached /
   game won: the first of ``info["is_success"]`` (gymnasium's convention; the grid envs of
-  :mod:`tasks.envs` set it), ``info["success"]``, ``info["solved"]`` (Sokoban) that the
+  :mod:`hybrid.tasks.envs` set it), ``info["success"]``, ``info["solved"]`` (Sokoban) that the
   env reports, else a final reward ``> 0`` (the puzzles pay their goal reward on the
   solving move; the two-player envs pay +1 for a win against their opponent).
 
@@ -45,9 +45,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-
-from neural.device import torch_device
-from tasks.envs.grid_env import episode_succeeded
+from hybrid.neural.device import torch_device
+from hybrid.tasks.envs.grid_env import episode_succeeded
 
 __all__ = [
     "IllegalActionAsNoop",
@@ -175,7 +174,7 @@ def make_env(
     """Build one env as the baselines see it: ``gymnasium.make`` -> illegal-action rule -> :class:`ResizeFrame`.
 
     Args:
-        env_id: a registered id (``"hybrid/SlidingPuzzle-v0"``; :mod:`tasks.envs` is imported
+        env_id: a registered id (``"hybrid/SlidingPuzzle-v0"``; :mod:`hybrid.tasks.envs` is imported
             so its ids are registered) or a function returning an env.
         env_kwargs: keyword arguments of ``gymnasium.make`` (ignored for a function).
         frame_size: side frames are resized to (``None``: as the env draws them).
@@ -192,7 +191,7 @@ def make_env(
         raise ValueError(f"illegal_action must be 'env' or 'noop', got {illegal_action!r}")
     if isinstance(env_id, str):
         if env_id.startswith("hybrid/"):
-            import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+            import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
         env = gym.make(env_id, **(env_kwargs or {}))
     elif callable(env_id):
         env = env_id()

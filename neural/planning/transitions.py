@@ -1,7 +1,7 @@
 """Perception from transitions alone: learn to read frames with no labelled frame, only the rules.
 
 The data are transitions ``(frame, action, next_frame, terminated)`` of a single-agent env
-and its :class:`~tasks.envs.model.TransitionModel` (the rules: ``from_grid``, ``step``,
+and its :class:`~hybrid.tasks.envs.model.TransitionModel` (the rules: ``from_grid``, ``step``,
 ``to_grid``); no ``info["state"]`` and no grid is read. Three steps:
 
 1. **Cluster the cells** (:func:`cluster_cells`). Every cell crop of every frame is
@@ -24,7 +24,7 @@ and its :class:`~tasks.envs.model.TransitionModel` (the rules: ``from_grid``, ``
    1, 3 and finally ``tolerance`` of them (iterative deepening: a clean search rejects
    most bijections at their first check). ~25 s for the 8-puzzle's 9 classes on a CPU
    core, well under a second for Sokoban's 7 or Lights Out's 2.
-3. **Train the CNN** (:meth:`~neural.planning.perception.GridPerception.fit`) on the frames
+3. **Train the CNN** (:meth:`~hybrid.neural.planning.perception.GridPerception.fit`) on the frames
    labelled by the winning bijection, so that new frames are read by the same net as in
    the supervised mode.
 
@@ -115,7 +115,7 @@ def collect_transitions(
     """Play random legal actions and record ``n`` transitions, without reading any state or label.
 
     Args:
-        env: a gymnasium env id (:mod:`tasks.envs` is imported to register ``hybrid/*``) or an
+        env: a gymnasium env id (:mod:`hybrid.tasks.envs` is imported to register ``hybrid/*``) or an
             env instance; observations must be RGB uint8 frames and ``env.unwrapped.model``
             the rules (read after each reset).
         n: transitions to record (>= 1).
@@ -143,7 +143,7 @@ def collect_transitions(
         raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
     owned = isinstance(env, str)
     if owned:
-        import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+        import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
 
         env = gym.make(env, **(env_kwargs or {}))
     elif env_kwargs:
@@ -252,7 +252,7 @@ def cluster_cells(frames: np.ndarray, rows: int, cols: int, num_classes: int, se
     Raises:
         ValueError: bad frames, or fewer distinct cell crops than ``num_classes``.
     """
-    from neural.planning.perception import _check_frames, _crops, _unique_rows
+    from hybrid.neural.planning.perception import _check_frames, _crops, _unique_rows
 
     frames = _check_frames(frames, rows, cols)
     crops = _crops(frames, rows, cols)

@@ -13,9 +13,8 @@ import time
 
 import numpy as np
 import torch
-
-from neural.device import torch_device
-from tasks.arrays import check_X, check_xy
+from hybrid.neural.device import torch_device
+from hybrid.tasks.arrays import check_X, check_xy
 
 
 class StackedMLP:

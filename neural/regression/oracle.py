@@ -7,7 +7,7 @@ that differ by little, so the oracle must be accurate, not merely good.
 
 Training has two phases:
 
-1. the regression pillar's :class:`~neural.regression.mlp.MLPRegressor` (float32,
+1. the regression pillar's :class:`~hybrid.neural.regression.mlp.MLPRegressor` (float32,
    full-batch Adam, early stopping; by default one small width and two learning rates,
    i.e. two networks) gets a short share of the time, as a warm start;
 2. each network of the chosen width is copied into float64 and polished with
@@ -29,9 +29,8 @@ import time
 
 import numpy as np
 import torch
-
-from neural.regression.mlp import MLPRegressor
-from tasks.arrays import check_X, check_xy
+from hybrid.neural.regression.mlp import MLPRegressor
+from hybrid.tasks.arrays import check_X, check_xy
 
 
 def _forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:

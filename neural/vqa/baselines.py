@@ -14,11 +14,11 @@ program, and are what the neuro-symbolic pipeline (``hybrid.vqa``) is compared a
   scores the answers.
 
 Both are scaled down to train on a CPU: images (uint8 RGB, any size; 128x128 from
-:func:`tasks.clevr.render_scene`) are area-resized to ``input_size`` (64 by default) and
+:func:`hybrid.tasks.clevr.render_scene`) are area-resized to ``input_size`` (64 by default) and
 a stride-2 stem takes them to 16x16 feature maps. Answers are classes, the distinct
 answer strings of the training set (an answer never seen in training is simply never
-predicted). Questions go through :func:`neural.vqa.text.tokenize` and a
-:class:`neural.vqa.text.Vocab` built on the training questions; an unknown word becomes
+predicted). Questions go through :func:`hybrid.neural.vqa.text.tokenize` and a
+:class:`hybrid.neural.vqa.text.Vocab` built on the training questions; an unknown word becomes
 ``<UNK>``.
 
 Training (shared by both, :class:`VQABaseline`): Adam on cross-entropy, minibatches in a
@@ -38,10 +38,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from hybrid.neural.device import torch_device
+from hybrid.neural.vqa.text import Vocab, pad_batch, tokenize
 from torch import nn
-
-from neural.device import torch_device
-from neural.vqa.text import Vocab, pad_batch, tokenize
 
 __all__ = ["CNNLSTM", "FiLM", "VQABaseline"]
 

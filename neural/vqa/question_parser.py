@@ -6,7 +6,7 @@ then with REINFORCE on question-answer pairs alone (:meth:`QuestionParser.reinfo
 caller executing the sampled programs and rewarding right answers.
 
 Programs are sequences of string tokens, e.g. ``["count", "filter_color[red]", "scene"]``
-(the prefix form ``symbolic.programs.Program.to_tokens`` writes). The parser knows nothing of
+(the prefix form ``hybrid.symbolic.programs.Program.to_tokens`` writes). The parser knows nothing of
 the DSL; the only format knowledge it uses is that a token may end in ``[v1,v2,...]`` values.
 
 **Sample efficiency by delexicalisation** (anonymisation, a standard semantic-parsing
@@ -71,11 +71,10 @@ from typing import Any
 
 import numpy as np
 import torch
+from hybrid.neural.device import torch_device
+from hybrid.neural.vqa.text import END, PAD, START, UNK, Vocab, pad_batch, tokenize
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
-from neural.device import torch_device
-from neural.vqa.text import END, PAD, START, UNK, Vocab, pad_batch, tokenize
 
 __all__ = [
     "Lexicon",
@@ -123,7 +122,7 @@ class Lexicon:
         words are optional in a description (an absent shape reads ``"thing"``). ``"how
         big"`` (CLEVR's "how big is it?") is kept as it is: that ``big`` names no value.
         """
-        from tasks.clevr.scene import RELATIONS, load_json, vocabulary
+        from hybrid.tasks.clevr.scene import RELATIONS, load_json, vocabulary
 
         voc = vocabulary()
         synonyms = load_json("synonyms.json")

@@ -1,4 +1,4 @@
-"""NS-VQA's scene parser for the 2D CLEVR renders: image -> :class:`~tasks.clevr.scene.Scene`.
+"""NS-VQA's scene parser for the 2D CLEVR renders: image -> :class:`~hybrid.tasks.clevr.scene.Scene`.
 
 NS-VQA (Yi et al., 2018) turns an image into a table of objects (four attributes and
 3D coordinates) that a symbolic executor then reasons over. Here that table is read by
@@ -40,10 +40,10 @@ learned from the same features, which already see the whole object, so a second-
 crop classifier would add cost without new information.
 
 Position: :func:`project` maps an object's centre ``(x, y, z)`` (z = its height above
-the ground, :func:`~tasks.clevr.generator.object_height`) to the pixel where the
+the ground, :func:`~hybrid.tasks.clevr.generator.object_height`) to the pixel where the
 renderer centres its silhouette. The parser regresses that pixel, takes ``z`` from the
 predicted shape and size, and inverts the camera with :func:`unproject`; relationships
-are then computed by CLEVR's rule (:func:`~tasks.clevr.generator.compute_relationships`).
+are then computed by CLEVR's rule (:func:`~hybrid.tasks.clevr.generator.compute_relationships`).
 """
 
 from __future__ import annotations
@@ -56,12 +56,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from hybrid.neural.device import torch_device
+from hybrid.tasks.clevr.generator import DIRECTIONS, compute_relationships, object_height
+from hybrid.tasks.clevr.render import COS_ELEVATION, HALF_EXTENT, SIN_ELEVATION, VERTICAL_OFFSET, project
+from hybrid.tasks.clevr.scene import ATTRIBUTES, Scene, SceneObject, vocabulary
 from torch import nn
-
-from neural.device import torch_device
-from tasks.clevr.generator import DIRECTIONS, compute_relationships, object_height
-from tasks.clevr.render import COS_ELEVATION, HALF_EXTENT, SIN_ELEVATION, VERTICAL_OFFSET, project
-from tasks.clevr.scene import ATTRIBUTES, Scene, SceneObject, vocabulary
 
 __all__ = ["SceneParser", "hue_jitter", "object_accuracy", "unproject"]
 
@@ -72,7 +71,7 @@ DEFAULT_PRESENTATIONS = 15_000
 
 
 def unproject(px: float, py: float, z: float, image_size: int = 128) -> tuple[float, float, float]:
-    """Invert :func:`tasks.clevr.render.project` for a point at known height ``z``.
+    """Invert :func:`hybrid.tasks.clevr.render.project` for a point at known height ``z``.
 
     The camera is orthographic, so a pixel fixes a line of sight; the height picks the
     point on it: ``unproject(*project(c)[:2], c[2]) == c`` up to rounding.

@@ -1,13 +1,13 @@
 """Tree search for the planning pillar: pure Python and numpy, no torch.
 
-- :mod:`symbolic.planning.mcts`: Monte Carlo tree search (UCT with rollouts, PUCT, Gumbel
+- :mod:`hybrid.symbolic.planning.mcts`: Monte Carlo tree search (UCT with rollouts, PUCT, Gumbel
   root selection, masking, tree reuse, batched evaluators);
-- :mod:`symbolic.planning.best_first`: A*, weighted A* and greedy best-first search over
-  any :class:`~tasks.envs.model.TransitionModel`;
-- :mod:`symbolic.planning.levin`: policy-guided Levin tree search (LevinTS);
-- :mod:`symbolic.planning.sokoban`: the push-level Sokoban solver (dead squares, freeze
+- :mod:`hybrid.symbolic.planning.best_first`: A*, weighted A* and greedy best-first search over
+  any :class:`~hybrid.tasks.envs.model.TransitionModel`;
+- :mod:`hybrid.symbolic.planning.levin`: policy-guided Levin tree search (LevinTS);
+- :mod:`hybrid.symbolic.planning.sokoban`: the push-level Sokoban solver (dead squares, freeze
   deadlocks, PI-corral pruning, matching lower bound);
-- :mod:`symbolic.planning.puzzles`: the sliding-tile heuristic (Manhattan + linear
+- :mod:`hybrid.symbolic.planning.puzzles`: the sliding-tile heuristic (Manhattan + linear
   conflicts) and Lights Out solved exactly over GF(2).
 
 Each module exports its own names (``mcts.SearchResult`` and ``best_first.SearchResult``

@@ -3,7 +3,7 @@
 The core, :func:`best_first_search`, knows nothing about environments: it takes a start
 state, a ``successors(state)`` function yielding ``(action, next_state, step_cost)``, a
 goal test and a heuristic. :func:`astar`, :func:`weighted_astar` and
-:func:`greedy_best_first` run it over a :class:`~tasks.envs.model.TransitionModel`
+:func:`greedy_best_first` run it over a :class:`~hybrid.tasks.envs.model.TransitionModel`
 (one unit of cost per action).
 
 Nodes are ordered by ``f = g + weight * h`` (``weight = 1``: A*; ``> 1``: weighted A*,
@@ -193,7 +193,7 @@ def model_successors(model: Any, is_goal: Callable[[Any], bool] | None = None) -
 
     Args:
         model: an object with ``legal_action_ids(state)``, ``step(state, action)`` and
-            ``is_terminal(state)`` (a :class:`~tasks.envs.model.TransitionModel`).
+            ``is_terminal(state)`` (a :class:`~hybrid.tasks.envs.model.TransitionModel`).
         is_goal: the goal test (default: see :func:`default_goal`).
 
     Returns:
@@ -233,7 +233,7 @@ def astar(
     """A* over a transition model, one unit of cost per action (``weight > 1``: weighted A*).
 
     Args:
-        model: a :class:`~tasks.envs.model.TransitionModel` (single-agent).
+        model: a :class:`~hybrid.tasks.envs.model.TransitionModel` (single-agent).
         start: the start state.
         heuristic: ``state -> lower bound on the actions left`` (None: breadth-first order).
         weight, key, max_expansions, time_limit_s: as :func:`best_first_search`.

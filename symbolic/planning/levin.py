@@ -31,8 +31,7 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
-
-from symbolic.planning.best_first import SearchResult, _check_limits, _check_model, default_goal
+from hybrid.symbolic.planning.best_first import SearchResult, _check_limits, _check_model, default_goal
 
 
 def uniform_policy(num_actions: int) -> Callable[[Any], np.ndarray]:
@@ -58,7 +57,7 @@ def levin_search(
     """Levin tree search over a transition model, guided by a policy.
 
     Args:
-        model: a single-agent :class:`~tasks.envs.model.TransitionModel`.
+        model: a single-agent :class:`~hybrid.tasks.envs.model.TransitionModel`.
         start: the start state.
         policy: ``state -> probabilities of the model's actions`` (length ``num_actions``,
             non-negative; normalised over the legal actions here).

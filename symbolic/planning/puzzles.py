@@ -1,6 +1,6 @@
-"""Exact solvers for two puzzles of :mod:`tasks.envs`: the sliding-tile puzzle (A*) and Lights Out (GF(2) algebra).
+"""Exact solvers for two puzzles of :mod:`hybrid.tasks.envs`: sliding tiles (A*) and Lights Out (GF(2) algebra).
 
-Sliding-tile puzzle (:class:`~tasks.envs.sliding_puzzle.SlidingPuzzleModel`)
+Sliding-tile puzzle (:class:`~hybrid.tasks.envs.sliding_puzzle.SlidingPuzzleModel`)
     States are tuples of ``n*n`` ints read row by row, ``0`` the blank, goal
     ``(0, 1, ..., n*n - 1)`` (tile ``k`` belongs at index ``k``). :func:`sliding_puzzle_heuristic`
     is the Manhattan distance of the tiles (blank excluded) plus the linear conflicts of
@@ -12,7 +12,7 @@ Sliding-tile puzzle (:class:`~tasks.envs.sliding_puzzle.SlidingPuzzleModel`)
     ``h(s) <= 1 + h(s')``), so A* over it returns a plan of the fewest moves.
     :func:`solve_sliding_puzzle` runs that A*.
 
-Lights Out (:class:`~tasks.envs.lights_out.LightsOutModel`)
+Lights Out (:class:`~hybrid.tasks.envs.lights_out.LightsOutModel`)
     Presses commute and two presses of a cell cancel, so solving a pattern ``s`` is
     solving ``A x = s`` over GF(2), ``A`` the ``n*n x n*n`` press matrix (a press toggles
     its cell and the orthogonal neighbours). :class:`LightsOutSolver` eliminates ``A``
@@ -22,7 +22,7 @@ Lights Out (:class:`~tasks.envs.lights_out.LightsOutModel`)
     vanishes, and a solution is unique only up to the null space: the solver tries every
     null-space combination (``2**nullity`` of them, at most 256 for sizes up to 16) and
     keeps the fewest presses, so its plans are minimal. Unsolvable patterns give a
-    :class:`~symbolic.planning.best_first.SearchResult` with ``solved=False`` and
+    :class:`~hybrid.symbolic.planning.best_first.SearchResult` with ``solved=False`` and
     ``reason="exhausted"`` (no solution exists), never an exception.
 
 Pure Python and numpy: nothing here needs torch.
@@ -38,9 +38,8 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-
-from symbolic.planning.best_first import SearchResult, astar
-from tasks.envs.sliding_puzzle import SlidingPuzzleModel
+from hybrid.symbolic.planning.best_first import SearchResult, astar
+from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
 
 __all__ = [
     "LightsOutSolver",
@@ -196,8 +195,8 @@ def solve_sliding_puzzle(
         linear_conflict: use the linear conflicts on top of the Manhattan distance.
 
     Returns:
-        A :class:`~symbolic.planning.best_first.SearchResult`: ``actions`` move the blank
-        (0 up, 1 down, 2 left, 3 right, as :class:`~tasks.envs.sliding_puzzle.SlidingPuzzleModel`),
+        A :class:`~hybrid.symbolic.planning.best_first.SearchResult`: ``actions`` move the blank
+        (0 up, 1 down, 2 left, 3 right, as :class:`~hybrid.tasks.envs.sliding_puzzle.SlidingPuzzleModel`),
         ``cost`` is their number; an unsolvable arrangement (wrong permutation parity)
         gives ``solved=False`` and ``reason="exhausted"`` at once, without a search.
 
@@ -340,7 +339,7 @@ class LightsOutSolver:
         return tuple(k for k in range(self.size * self.size) if best >> k & 1)
 
     def solve(self, state: int) -> SearchResult:
-        """Solve ``state``: a :class:`~symbolic.planning.best_first.SearchResult` with the fewest presses as actions.
+        """Solve ``state``: a :class:`~hybrid.symbolic.planning.best_first.SearchResult`, fewest presses as actions.
 
         Args:
             state: the lights on (int bitmask or ``(size, size)`` 0/1 grid).

@@ -27,7 +27,7 @@ How it works (the classic recipe of Sokoban solvers, e.g. Junghanns & Schaeffer'
   same pushes are possible are one node (the transposition table's key). Successors are
   the pushes; the solution's pushes are expanded back into player moves by shortest
   walks, and the whole move sequence is replayed through
-  :class:`~tasks.envs.sokoban.model.SokobanModel` to verify it.
+  :class:`~hybrid.tasks.envs.sokoban.model.SokobanModel` to verify it.
 
 Modes of :func:`solve`:
 
@@ -50,11 +50,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from hybrid.symbolic.planning.best_first import SearchResult, best_first_search
+from hybrid.tasks.envs.sokoban.level import Cell, Level, parse_level
+from hybrid.tasks.envs.sokoban.model import SokobanModel, SokobanState
 from scipy.optimize import linear_sum_assignment
-
-from symbolic.planning.best_first import SearchResult, best_first_search
-from tasks.envs.sokoban.level import Cell, Level, parse_level
-from tasks.envs.sokoban.model import SokobanModel, SokobanState
 
 MODES = ("fast", "pushes", "moves")
 #: The heuristic's weight in ``"fast"`` mode: weighted A* over pushes, ``f = pushes + 2 h``.
@@ -562,7 +561,7 @@ def solve(
         max_expansions: stop after this many expanded nodes (``reason="node limit"``).
 
     Returns:
-        A :class:`~symbolic.planning.best_first.SearchResult`: ``actions`` are moves
+        A :class:`~hybrid.symbolic.planning.best_first.SearchResult`: ``actions`` are moves
         (0 up, 1 down, 2 left, 3 right), replayed through :class:`SokobanModel` to a
         solved state (``states`` holds that replay); ``cost`` is the number of moves;
         ``info`` has ``pushes`` and ``moves``; ``expanded`` counts search nodes.

@@ -6,12 +6,12 @@
   :func:`token_vocabulary`).
 * :func:`validate`: static checks against CLEVR's signatures and types
   (:func:`functions`, :func:`signature`, :func:`types`).
-* :func:`execute`: runs a program on a :class:`~tasks.clevr.scene.Scene`, giving a
+* :func:`execute`: runs a program on a :class:`~hybrid.tasks.clevr.scene.Scene`, giving a
   :class:`Result`; :func:`answer_text` writes the answer as CLEVR does.
 """
 
-from symbolic.programs.executor import CompiledScene, Result, answer_text, compile_scene, execute
-from symbolic.programs.functions import (
+from hybrid.symbolic.programs.executor import CompiledScene, Result, answer_text, compile_scene, execute
+from hybrid.symbolic.programs.functions import (
     FunctionSpec,
     executable_functions,
     functions,
@@ -19,8 +19,8 @@ from symbolic.programs.functions import (
     types,
     value_types,
 )
-from symbolic.programs.program import Node, Program, to_program, token_vocabulary
-from symbolic.programs.validation import validate
+from hybrid.symbolic.programs.program import Node, Program, to_program, token_vocabulary
+from hybrid.symbolic.programs.validation import validate
 
 __all__ = [
     "CompiledScene",

@@ -11,7 +11,7 @@ value (``o`` itself excluded); ``equal_<attr>``, ``equal_integer``, ``equal_obje
 
 For speed, object sets are int bitmasks (bit ``i`` for object ``i``); a scene is compiled
 once into per-value and per-relation masks (:class:`CompiledScene`, cached per
-:class:`~tasks.clevr.scene.Scene` object), and a program once into a list of small
+:class:`~hybrid.tasks.clevr.scene.Scene` object), and a program once into a list of small
 closures (cached per :class:`Program`, and per token tuple for token input).
 """
 
@@ -24,10 +24,10 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
-from symbolic.programs.functions import OBJECT_SET_TYPE
-from symbolic.programs.program import Node, Program, to_program
-from symbolic.programs.validation import check
-from tasks.clevr.scene import ATTRIBUTES, Scene
+from hybrid.symbolic.programs.functions import OBJECT_SET_TYPE
+from hybrid.symbolic.programs.program import Node, Program, to_program
+from hybrid.symbolic.programs.validation import check
+from hybrid.tasks.clevr.scene import ATTRIBUTES, Scene
 
 Answer = str | int | bool
 ProgramLike = Program | Sequence[Mapping[str, Any]] | Sequence[str]
@@ -70,7 +70,7 @@ def compile_scene(scene: Scene | CompiledScene) -> CompiledScene:
     """Compile ``scene`` into bitmasks; cached per Scene object while the scene lives.
 
     Args:
-        scene: a :class:`~tasks.clevr.scene.Scene` (or an already compiled scene, returned
+        scene: a :class:`~hybrid.tasks.clevr.scene.Scene` (or an already compiled scene, returned
             as is).
 
     Returns:
@@ -82,7 +82,7 @@ def compile_scene(scene: Scene | CompiledScene) -> CompiledScene:
     if isinstance(scene, CompiledScene):
         return scene
     if not isinstance(scene, Scene):
-        raise TypeError(f"scene must be a tasks.clevr.Scene or a CompiledScene, got {type(scene).__name__}")
+        raise TypeError(f"scene must be a hybrid.tasks.clevr.Scene or a CompiledScene, got {type(scene).__name__}")
     key = id(scene)
     entry = _SCENES.get(key)
     if entry is not None and entry[0]() is scene:
@@ -341,12 +341,12 @@ def execute(program: ProgramLike, scene: Scene | CompiledScene, trace: bool = Fa
     Args:
         program: a :class:`Program`, a CLEVR JSON node list (v1.0 or generator spelling, or
             a question record holding one) or a token list (see :meth:`Program.from_tokens`).
-        scene: a :class:`~tasks.clevr.scene.Scene` or a :class:`CompiledScene`.
+        scene: a :class:`~hybrid.tasks.clevr.scene.Scene` or a :class:`CompiledScene`.
         trace: also return every node's output (:attr:`Result.trace`).
 
     Returns:
         A :class:`Result`. A program that cannot be parsed, is ill-formed or ill-typed (see
-        :func:`symbolic.programs.validate`), or cannot run on this scene (``unique`` of a
+        :func:`hybrid.symbolic.programs.validate`), or cannot run on this scene (``unique`` of a
         set that is not a singleton, a relation the scene lacks) gives ``valid=False`` and an
         ``error`` naming the node; no exception is raised for those.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
-from tasks.clevr.scene import load_json
+from hybrid.tasks.clevr.scene import load_json
 
 #: Types whose values are objects or derived from them (no vocabulary of literal words).
 OBJECT_TYPE = "Object"

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from symbolic.programs.functions import functions, value_types
+from hybrid.symbolic.programs.functions import functions, value_types
 
 _TOKEN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\[\]\s]*)\])?$")
 _BAD_VALUE = re.compile(r"[\[\],\s]")
@@ -174,7 +174,7 @@ class Program:
     """An immutable, hashable CLEVR program: nodes in topological order, the last one the answer.
 
     Construction only checks that every element is a :class:`Node`; whether the program is
-    well formed and well typed is :func:`symbolic.programs.validate`'s business, so that an
+    well formed and well typed is :func:`hybrid.symbolic.programs.validate`'s business, so that an
     ill-formed program (say, from a sequence model) can still be built, inspected and
     executed to an *invalid* result.
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from symbolic.programs.functions import FunctionSpec, functions, is_answer_type, types
-from symbolic.programs.program import Node, Program, to_program
+from hybrid.symbolic.programs.functions import FunctionSpec, functions, is_answer_type, types
+from hybrid.symbolic.programs.program import Node, Program, to_program
 
 
 def validate(program: Program | Sequence[Mapping[str, Any]] | Sequence[str]) -> list[str]:
@@ -23,7 +23,7 @@ def validate(program: Program | Sequence[Mapping[str, Any]] | Sequence[str]) -> 
 
     Args:
         program: a :class:`Program`, a CLEVR JSON node list or a token list (see
-            :func:`symbolic.programs.to_program`).
+            :func:`hybrid.symbolic.programs.to_program`).
 
     Returns:
         One message per problem, each naming the node (``"node 3 (count): ..."``); empty if

@@ -2,16 +2,16 @@
 dimensional analysis, polynomial, rational and basis-library fits, noise and residual
 tests, and a description-length Pareto front."""
 
-from symbolic.regression.dimensional import DimensionalReduction, dimensional_reduction
-from symbolic.regression.library import LibraryFit, fit_library
-from symbolic.regression.noise import estimate_noise, residual_structure
-from symbolic.regression.pareto import ParetoFront, ParetoPoint, description_length
-from symbolic.regression.polyfit import PolynomialFit, fit_polynomial
-from symbolic.regression.powerlaw import PowerLawFit, check_xy, fit_power_law  # check_xy: tasks.arrays
-from symbolic.regression.rational import RationalFit, fit_rational
-from symbolic.regression.recovery import is_exact_recovery, is_symbolic_solution, model_size
-from symbolic.regression.snapping import snap_constant, snap_constant_with_e, snap_rational
-from symbolic.regression.symmetry import (
+from hybrid.symbolic.regression.dimensional import DimensionalReduction, dimensional_reduction
+from hybrid.symbolic.regression.library import LibraryFit, fit_library
+from hybrid.symbolic.regression.noise import estimate_noise, residual_structure
+from hybrid.symbolic.regression.pareto import ParetoFront, ParetoPoint, description_length
+from hybrid.symbolic.regression.polyfit import PolynomialFit, fit_polynomial
+from hybrid.symbolic.regression.powerlaw import PowerLawFit, check_xy, fit_power_law  # check_xy: tasks.arrays
+from hybrid.symbolic.regression.rational import RationalFit, fit_rational
+from hybrid.symbolic.regression.recovery import is_exact_recovery, is_symbolic_solution, model_size
+from hybrid.symbolic.regression.snapping import snap_constant, snap_constant_with_e, snap_rational
+from hybrid.symbolic.regression.symmetry import (
     CountingOracle,
     Separation,
     SwapSymmetry,
@@ -23,7 +23,7 @@ from symbolic.regression.symmetry import (
     find_separability,
     find_translational_symmetry,
 )
-from symbolic.regression.transforms import OUTPUT_TRANSFORMS, OutputTransform, output_transforms
+from hybrid.symbolic.regression.transforms import OUTPUT_TRANSFORMS, OutputTransform, output_transforms
 
 __all__ = [
     "PowerLawFit",

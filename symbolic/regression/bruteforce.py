@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
-
-from symbolic.regression.snapping import constant_bits, snap_constant
-from tasks.arrays import check_variable_names, check_xy
+from hybrid.symbolic.regression.snapping import constant_bits, snap_constant
+from hybrid.tasks.arrays import check_variable_names, check_xy
 
 
 @dataclass(frozen=True)
@@ -406,7 +405,7 @@ def snap_number(value: float, relative_tolerance: float) -> sympy.Expr | None:
 
     Tries ``r * pi**k`` (:func:`snap_constant`), ``r * e``, and square roots of
     ``r * pi**k`` (``1/sqrt(2*pi)``), and returns the one of fewest description bits
-    (:func:`~symbolic.regression.snapping.constant_bits`; a square root costs 2 bits
+    (:func:`~hybrid.symbolic.regression.snapping.constant_bits`; a square root costs 2 bits
     more than its argument), earlier forms winning ties. On noisy data several forms fit:
     ``20/(9*pi**(3/2))`` and ``1/sqrt(2*pi)`` differ by 4e-4, and the shorter is the law.
     """

@@ -11,7 +11,7 @@ leaves at least one out. The whole formula then splits into an inner ``g`` of
 :func:`fit_inner` finds ``g``: a brute force over expressions of ``x_S`` in order of
 length whose *gradient direction* matches the oracle's, measured by finite differences
 of each candidate on shifted copies of the points, so the search engine of
-:mod:`symbolic.regression.bruteforce` runs unchanged apart from its score. Any function
+:mod:`hybrid.symbolic.regression.bruteforce` runs unchanged apart from its score. Any function
 with the same level sets has the same direction (``g``, ``2g + 1``, ``log g``): the
 shortest wins, and the outer ``F`` absorbs the rest.
 
@@ -31,8 +31,7 @@ from itertools import combinations
 
 import numpy as np
 import sympy
-
-from symbolic.regression.bruteforce import _check_constants, _Search, check_operators
+from hybrid.symbolic.regression.bruteforce import _check_constants, _Search, check_operators
 
 Oracle = Callable[[np.ndarray], np.ndarray]
 

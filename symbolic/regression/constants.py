@@ -3,7 +3,7 @@
 A formula assembled from sub-problems (solved on oracle data, which are only
 approximately right) carries float constants. Levenberg-Marquardt on the real data
 with a finite-difference Jacobian refines them; each is then snapped to an exact
-number (:func:`~symbolic.regression.bruteforce.snap_number`) and the snapped formula
+number (:func:`~hybrid.symbolic.regression.bruteforce.snap_number`) and the snapped formula
 is kept if it still fits. numpy and sympy only.
 
 On noisy data a constant is known only to within its standard error, and the right
@@ -20,9 +20,8 @@ from statistics import NormalDist
 
 import numpy as np
 import sympy
-
-from symbolic.regression.bruteforce import evaluate, snap_number, snap_number_with_bits
-from symbolic.regression.noise import chi2_quantile
+from hybrid.symbolic.regression.bruteforce import evaluate, snap_number, snap_number_with_bits
+from hybrid.symbolic.regression.noise import chi2_quantile
 
 
 def _relative_rms(pred: np.ndarray, y: np.ndarray) -> float:
@@ -136,7 +135,7 @@ def snap_within_uncertainty(
     The constants are fitted by Levenberg-Marquardt; their standard errors come from the
     Jacobian (``s^2 (J^T J)^-1``, ``s^2`` the residual variance). Then, one at a time, the
     constant with the smallest relative standard error is replaced by the exact number
-    (:func:`~symbolic.regression.bruteforce.snap_number`) within ``z`` standard errors
+    (:func:`~hybrid.symbolic.regression.bruteforce.snap_number`) within ``z`` standard errors
     (``z`` the two-sided normal quantile of ``confidence``) that describes it in fewest
     bits, its distance from the fit counted (:func:`_simplest_in_bar`), if that is fewer
     than the float needs; and the others are refitted. A snap is kept only while the

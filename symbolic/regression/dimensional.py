@@ -27,8 +27,7 @@ from math import comb, gcd, lcm
 
 import numpy as np
 import sympy
-
-from tasks.arrays import check_X, check_xy
+from hybrid.tasks.arrays import check_X, check_xy
 
 # Unit exponents may be integers or simple rationals (CGS units have halves).
 _MAX_UNIT_DENOMINATOR = 6

@@ -9,7 +9,7 @@ where it is finite on every sample. Columns are then chosen by a small beam sear
 orthogonal forward selection (pure greedy selection is easily misled by correlated columns
 such as ``a*cos(b)`` and ``a*cos(b)**2``) and by backward elimination from larger sets;
 every support that fits to the tolerance is sparsified, snapped and checked on all the data
-by :func:`~symbolic.regression.polyfit.fit_linear_combination` (the polynomial fit's
+by :func:`~hybrid.symbolic.regression.polyfit.fit_linear_combination` (the polynomial fit's
 machinery). A coefficient left as a float is finally tried as ``r * log(b)`` for a few
 small bases ``b`` (constants such as ``log(2*pi)/2`` of a log-density). numpy and sympy only.
 
@@ -28,10 +28,9 @@ from typing import NamedTuple
 
 import numpy as np
 import sympy
-
-from symbolic.regression.polyfit import fit_linear_combination
-from symbolic.regression.snapping import snap_constant_with_e
-from tasks.arrays import check_variable_names, check_X, check_xy
+from hybrid.symbolic.regression.polyfit import fit_linear_combination
+from hybrid.symbolic.regression.snapping import snap_constant_with_e
+from hybrid.tasks.arrays import check_variable_names, check_X, check_xy
 
 
 class Unary(NamedTuple):
@@ -200,7 +199,7 @@ def fit_library(
        less than many products do).
     3. By number of terms, fewest first, the supports that fit (negligible residual
        first, ties to the simplest) are passed to
-       :func:`~symbolic.regression.polyfit.fit_linear_combination`, which drops
+       :func:`~hybrid.symbolic.regression.polyfit.fit_linear_combination`, which drops
        insignificant terms, snaps the coefficients and checks the fit on all the data; a
        coefficient left as a float is then tried as ``r * log(b)``, and ``sin(x)**2`` as
        ``cos(x)**2`` (the library keeps only one of the two). At most

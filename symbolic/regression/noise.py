@@ -19,8 +19,7 @@ from __future__ import annotations
 from statistics import NormalDist
 
 import numpy as np
-
-from tasks.arrays import check_xy
+from hybrid.tasks.arrays import check_xy
 
 #: The quantile of the local residual variances that estimates the noise variance.
 NOISE_QUANTILE = 0.1

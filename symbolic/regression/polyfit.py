@@ -16,9 +16,8 @@ from math import comb
 
 import numpy as np
 import sympy
-
-from symbolic.regression.snapping import snap_constant_with_e
-from tasks.arrays import check_variable_names, check_X, check_xy
+from hybrid.symbolic.regression.snapping import snap_constant_with_e
+from hybrid.tasks.arrays import check_variable_names, check_X, check_xy
 
 # Largest number of monomials (columns of the design matrix) fitted at one degree.
 MAX_MONOMIALS = 500
@@ -91,7 +90,7 @@ def fit_polynomial(
     every monomial of degree <= D; then terms whose contribution is negligible next to
     ``tolerance * rms(y)``, or whose coefficient is under :data:`T_MIN` standard errors
     (noise), are dropped and the rest refitted; then each coefficient is snapped with
-    :func:`~symbolic.regression.snapping.snap_constant_with_e` to the shortest exact
+    :func:`~hybrid.symbolic.regression.snapping.snap_constant_with_e` to the shortest exact
     constant within its share of the error budget, provided that constant is clearly
     shorter than the precision it is matched to (the budget share or the coefficient's
     standard error, whichever is coarser). Shares of 1, 1e-1, ..., 1e-4 of the budget are

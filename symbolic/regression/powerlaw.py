@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
-
-from symbolic.regression.snapping import snap_constant, snap_rational
-from tasks.arrays import check_variable_names, check_xy
+from hybrid.symbolic.regression.snapping import snap_constant, snap_rational
+from hybrid.tasks.arrays import check_variable_names, check_xy
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Rational-function fits with exact coefficients (the sibling of :mod:`symbolic.regression.polyfit`).
+"""Rational-function fits with exact coefficients (the sibling of :mod:`hybrid.symbolic.regression.polyfit`).
 
 ``y = P(x) / Q(x)`` with ``P`` of total degree <= ``dp`` and ``Q`` of total degree <= ``dq``
-(``dq >= 1``; a plain polynomial is :func:`~symbolic.regression.polyfit.fit_polynomial`'s
+(``dq >= 1``; a plain polynomial is :func:`~hybrid.symbolic.regression.polyfit.fit_polynomial`'s
 job). The fit is linearised as ``P(x) - y * Q(x) = 0``, a homogeneous system ``M v = 0``
 whose least-squares solution is the right singular vector of ``M``'s smallest singular
 value; that solution is refined by Gauss-Newton on ``y ~ P/Q`` itself (which removes the
@@ -21,9 +21,8 @@ from math import comb
 
 import numpy as np
 import sympy
-
-from symbolic.regression.pareto import description_length
-from symbolic.regression.polyfit import (
+from hybrid.symbolic.regression.pareto import description_length
+from hybrid.symbolic.regression.polyfit import (
     SNAP_MARGIN_BITS,
     SNAP_SCALES,
     T_MIN,
@@ -31,8 +30,8 @@ from symbolic.regression.polyfit import (
     monomial_exponents,
     monomial_expr,
 )
-from symbolic.regression.snapping import snap_constant_with_e
-from tasks.arrays import check_variable_names, check_X, check_xy
+from hybrid.symbolic.regression.snapping import snap_constant_with_e
+from hybrid.tasks.arrays import check_variable_names, check_X, check_xy
 
 # Largest number of samples the fit itself uses (a fixed random subset of larger data sets);
 # the error that decides acceptance is always measured on all the data.
@@ -129,19 +128,19 @@ def fit_rational(
     ``10 * tolerance`` is rejected before that: the cheap path for data that are no
     rational function of these degrees);
     terms whose contribution to the output is negligible next to ``tolerance * rms(y)``,
-    or whose coefficient is under :data:`~symbolic.regression.polyfit.T_MIN` standard
+    or whose coefficient is under :data:`~hybrid.symbolic.regression.polyfit.T_MIN` standard
     errors (heteroscedasticity-consistent), are dropped and the rest re-solved, until
     nothing more drops. Then each kept coefficient in turn (the denominator's first, its
     constant term first, then by contribution) is set to exactly 1 and the other ratios
     snapped with
-    :func:`~symbolic.regression.snapping.snap_constant_with_e` within their share of the
+    :func:`~hybrid.symbolic.regression.snapping.snap_constant_with_e` within their share of the
     error budget left over by the unsnapped fit (shares 1, 1e-1, ..., 1e-4 of it), a
     constant being accepted only if it is clearly shorter than the precision it is matched
     to; the rest are refitted with the snapped ones fixed and tried again. A candidate
     whose denominator vanishes or changes sign on the data is rejected (a pole inside the
     data is not a fit). At the first share of the budget where fully exact candidates fit
     to ``tolerance`` on all the data, the one with the shortest
-    :func:`~symbolic.regression.pareto.description_length` wins (fractions cleared:
+    :func:`~hybrid.symbolic.regression.pareto.description_length` wins (fractions cleared:
     ``3*x*y/(y**2 + 2)``); if none is exact, the one with the fewest floats (``exact`` is
     then ``False``).
 

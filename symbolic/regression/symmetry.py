@@ -49,8 +49,7 @@ from itertools import combinations
 
 import numpy as np
 import sympy
-
-from tasks.arrays import check_X
+from hybrid.tasks.arrays import check_X
 
 __all__ = [
     "SCALING_KINDS",

@@ -1,6 +1,6 @@
 """CLEVR-style scenes, renderer, templates and question generator (visual QA pillar)."""
 
-from tasks.clevr.generator import (
+from hybrid.tasks.clevr.generator import (
     DIRECTIONS,
     cogent_allowed,
     compute_relationships,
@@ -9,8 +9,8 @@ from tasks.clevr.generator import (
     image_filename,
     object_height,
 )
-from tasks.clevr.io import Question, read_questions, read_scenes, write_questions, write_scenes
-from tasks.clevr.questions import (
+from hybrid.tasks.clevr.io import Question, read_questions, read_scenes, write_questions, write_scenes
+from hybrid.tasks.clevr.questions import (
     INVALID,
     QUESTION_TYPES,
     QuestionGenerator,
@@ -23,8 +23,17 @@ from tasks.clevr.questions import (
     run_program,
     template_families,
 )
-from tasks.clevr.render import Rendering, project, render_scene, visible_fractions
-from tasks.clevr.scene import ATTRIBUTES, RELATIONS, Scene, SceneObject, Vocabulary, data_path, load_json, vocabulary
+from hybrid.tasks.clevr.render import Rendering, project, render_scene, visible_fractions
+from hybrid.tasks.clevr.scene import (
+    ATTRIBUTES,
+    RELATIONS,
+    Scene,
+    SceneObject,
+    Vocabulary,
+    data_path,
+    load_json,
+    vocabulary,
+)
 
 __all__ = [
     "ATTRIBUTES",

@@ -3,7 +3,7 @@
 It follows ``image_generation/render_images.py`` of CLEVR (Johnson et al., 2017):
 
 - between ``min_objects`` and ``max_objects`` objects, each with a size, shape, colour
-  and material drawn uniformly from :func:`~tasks.clevr.scene.vocabulary` (under
+  and material drawn uniformly from :func:`~hybrid.tasks.clevr.scene.vocabulary` (under
   CLEVR-CoGenT, the colour is drawn from those allowed for the shape: see
   :func:`cogent_allowed`) and a rotation uniform in [0, 360) degrees;
 - a position ``(x, y)`` uniform in [-3, 3]^2, rejected if the object would come closer
@@ -28,7 +28,7 @@ footprint fits in the circle of radius ``r`` at any rotation). Spacing uses that
 of radius ``r`` for every shape.
 
 Camera directions (:data:`DIRECTIONS`, one fixed convention shared with
-:mod:`tasks.clevr.render`): right = (1, 0, 0), left = (-1, 0, 0), behind = (0, 1, 0),
+:mod:`hybrid.tasks.clevr.render`): right = (1, 0, 0), left = (-1, 0, 0), behind = (0, 1, 0),
 front = (0, -1, 0), above = (0, 0, 1), below = (0, 0, -1).
 """
 
@@ -39,9 +39,8 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
-
-from tasks.clevr.render import project, visible_fractions
-from tasks.clevr.scene import RELATIONS, Scene, SceneObject, load_json, vocabulary
+from hybrid.tasks.clevr.render import project, visible_fractions
+from hybrid.tasks.clevr.scene import RELATIONS, Scene, SceneObject, load_json, vocabulary
 
 #: The camera's directions in scene coordinates (x right, y behind, z up).
 DIRECTIONS: Mapping[str, tuple[float, float, float]] = MappingProxyType(
@@ -218,7 +217,7 @@ def generate_scene(
 
     Returns:
         A :class:`Scene` with objects, relationships, :data:`DIRECTIONS`, ``pixel_coords``
-        from :func:`tasks.clevr.render.project`, and CLEVR's file name.
+        from :func:`hybrid.tasks.clevr.render.project`, and CLEVR's file name.
 
     Raises:
         TypeError: ``rng`` is not a ``numpy.random.Generator``.

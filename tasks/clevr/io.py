@@ -10,7 +10,7 @@ ignored, and what its test split or older tools leave out is tolerated (see
 
 Programs are kept as the plain node dicts of the file, untouched: CLEVR v1.0 writes
 ``{"function", "inputs", "value_inputs"}``, its question generator ``{"type",
-"inputs", "side_inputs"}``. Parsing them is the job of ``symbolic.programs``.
+"inputs", "side_inputs"}``. Parsing them is the job of ``hybrid.symbolic.programs``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.clevr.generator import compute_relationships
-from tasks.clevr.scene import Scene, SceneObject, vocabulary
+from hybrid.tasks.clevr.generator import compute_relationships
+from hybrid.tasks.clevr.scene import Scene, SceneObject, vocabulary
 
 #: The ``info`` block written when none is given (plus ``split`` when all items share one).
 DEFAULT_INFO: Mapping[str, str] = {"version": "1.0"}
@@ -78,7 +78,7 @@ def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
             ``shape``, ``material`` and ``3d_coords``. Optional: ``rotation`` (default
             0), ``pixel_coords`` (default zeros), ``directions`` (default none),
             ``relationships`` (default: computed from ``directions`` with
-            :func:`~tasks.clevr.generator.compute_relationships` when those are given,
+            :func:`~hybrid.tasks.clevr.generator.compute_relationships` when those are given,
             else none), ``image_index`` (default ``index``), ``image_filename``
             (default ``""``), ``split`` (default ``"new"``). Other keys are ignored.
         index: the scene's position in its file, used in error messages.

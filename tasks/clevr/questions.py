@@ -9,7 +9,7 @@ It works the way CLEVR's ``question_generation/generate_questions.py`` (Johnson 
    run (``unique`` of a set that is not a singleton, a relation the scene lacks, an input
    of the wrong kind) gives the sentinel :data:`INVALID`. It runs CLEVR's base functions
    and the template-level ones (``filter``, ``filter_unique``, ``relate_filter_count``,
-   ...). It shares no code with ``symbolic.programs``, so the two can check each other.
+   ...). It shares no code with ``hybrid.symbolic.programs``, so the two can check each other.
 2. **Template instantiation** by depth-first search over a template's nodes. Each node's
    placeholders get values drawn in random order; after every node the partial program
    is run and the branch is pruned when it breaks a rule (see *Rules* below). A filter
@@ -88,10 +88,9 @@ from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
-
-from tasks.clevr.generator import generate_scenes
-from tasks.clevr.io import Question
-from tasks.clevr.scene import ATTRIBUTES, RELATIONS, Scene, data_path, load_json, vocabulary
+from hybrid.tasks.clevr.generator import generate_scenes
+from hybrid.tasks.clevr.io import Question
+from hybrid.tasks.clevr.scene import ATTRIBUTES, RELATIONS, Scene, data_path, load_json, vocabulary
 
 __all__ = [
     "BASE_FUNCTIONS",
@@ -367,7 +366,7 @@ def run_program(program: Sequence[Mapping[str, Any]] | Question, scene: Scene, *
     Args:
         program: the program's node dicts, in CLEVR v1.0's spelling (``function``,
             ``inputs``, ``value_inputs``) or its generator's (``type``, ``inputs``,
-            ``side_inputs``), or a :class:`~tasks.clevr.io.Question` holding one. Base
+            ``side_inputs``), or a :class:`~hybrid.tasks.clevr.io.Question` holding one. Base
             functions and the template-level ones (``filter``, ``filter_unique``,
             ``filter_count``, ``filter_exist``, ``relate_filter`` and its ``_unique``,
             ``_count``, ``_exist``) are accepted; the latter take their side inputs as
@@ -384,7 +383,7 @@ def run_program(program: Sequence[Mapping[str, Any]] | Question, scene: Scene, *
     Raises:
         ValueError: a malformed program (unknown function, wrong number of inputs or value
             inputs, an input that does not point to an earlier node).
-            Also raised when ``scene`` is not a :class:`~tasks.clevr.scene.Scene`.
+            Also raised when ``scene`` is not a :class:`~hybrid.tasks.clevr.scene.Scene`.
     """
     if not isinstance(scene, Scene):
         raise ValueError(f"scene must be a Scene, got {type(scene).__name__}")
@@ -441,9 +440,9 @@ def question_type(question_or_program: Question | Sequence[Any]) -> str:
     """A question's type, by its program's last function, as CLEVR's papers group them.
 
     Args:
-        question_or_program: a :class:`~tasks.clevr.io.Question`, a list of node dicts
+        question_or_program: a :class:`~hybrid.tasks.clevr.io.Question`, a list of node dicts
             (``function`` or ``type`` key), or any sequence of nodes with a ``function``
-            attribute (such as ``symbolic.programs.Program``).
+            attribute (such as ``hybrid.symbolic.programs.Program``).
 
     Returns:
         ``"count"`` (count), ``"exist"`` (exist), ``"compare_integer"`` (equal_integer,
@@ -1277,7 +1276,7 @@ def generate_questions(
         max_tries: most template instantiations tried (see :meth:`QuestionGenerator.generate`).
 
     Returns:
-        The questions (:class:`~tasks.clevr.io.Question`), answers as CLEVR's strings.
+        The questions (:class:`~hybrid.tasks.clevr.io.Question`), answers as CLEVR's strings.
 
     Raises:
         ValueError: a bad argument.
@@ -1301,7 +1300,7 @@ def generate_dataset(
 ) -> tuple[list[Scene], list[Question]]:
     """Random scenes and questions about them, CLEVR-style.
 
-    Scenes come from :func:`tasks.clevr.generator.generate_scenes`; questions from one
+    Scenes come from :func:`hybrid.tasks.clevr.generator.generate_scenes`; questions from one
     :class:`QuestionGenerator` shared by all scenes, so answers are balanced over the
     dataset (per template, counts restarting every 250 scenes as in CLEVR).
 
@@ -1315,7 +1314,7 @@ def generate_dataset(
         templates: which templates (see :func:`load_templates`).
         split: the split named in file names and records.
         min_visible, image_size: least visible share of every object in a render of that
-            size (see :func:`tasks.clevr.generator.generate_scene`; 0 disables the check).
+            size (see :func:`hybrid.tasks.clevr.generator.generate_scene`; 0 disables the check).
         progress: show a tqdm progress bar over scenes.
 
     Returns:

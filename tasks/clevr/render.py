@@ -4,7 +4,7 @@ It stands in for CLEVR's Blender renderer: every object is drawn as a flat, shad
 silhouette, so a small CNN can read the four attributes and a scene parser can be
 trained on exact masks, in milliseconds per image.
 
-The camera (one fixed convention, shared with :mod:`tasks.clevr.generator`):
+The camera (one fixed convention, shared with :mod:`hybrid.tasks.clevr.generator`):
 
 - orthographic, looking at the ground from the front (from ``-y``) and from above, at
   an elevation ``phi`` with ``sin(phi) = 0.8`` (about 53 degrees);
@@ -44,8 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-
-from tasks.clevr.scene import Scene, SceneObject, vocabulary
+from hybrid.tasks.clevr.scene import Scene, SceneObject, vocabulary
 
 #: sin and cos of the camera's elevation above the ground.
 SIN_ELEVATION: float = 0.8

@@ -3,7 +3,7 @@
 A :class:`Scene` holds CLEVR's per-scene record (``objects`` with their four attributes
 and coordinates, ``relationships`` by direction, ``directions``) as plain immutable data.
 It is the boundary between the neural and the symbolic halves of the visual-QA pillar:
-``neural.vqa`` writes it, ``symbolic.programs`` reads it, and neither knows the other.
+``hybrid.neural.vqa`` writes it, ``hybrid.symbolic.programs`` reads it, and neither knows the other.
 
 CLEVR's convention for relationships is kept: ``relationships["left"][i]`` lists the
 indices of the objects that are *left of object i*.
@@ -52,7 +52,7 @@ class Vocabulary:
 
 def data_path(name: str):
     """A data file shipped with the package (``"metadata.json"``, ``"templates/zero_hop.json"``, ...)."""
-    return resources.files("tasks.clevr").joinpath("data", *name.split("/"))
+    return resources.files("hybrid.tasks.clevr").joinpath("data", *name.split("/"))
 
 
 def load_json(name: str) -> Any:

@@ -3,17 +3,18 @@
 Importing this package registers five environments in gymnasium's ``hybrid`` namespace
 (idempotently: a second import, or :func:`register_envs` called again, changes nothing):
 
-- ``hybrid/SlidingPuzzle-v0``: :class:`~tasks.envs.sliding_puzzle.SlidingPuzzleEnv`, 200 steps;
-- ``hybrid/LightsOut-v0``: :class:`~tasks.envs.lights_out.LightsOutEnv`, 100 steps;
-- ``hybrid/Sokoban-v0``: ``tasks.envs.sokoban.SokobanEnv``, no ``TimeLimit``: the env truncates itself after
+- ``hybrid/SlidingPuzzle-v0``: :class:`~hybrid.tasks.envs.sliding_puzzle.SlidingPuzzleEnv`, 200 steps;
+- ``hybrid/LightsOut-v0``: :class:`~hybrid.tasks.envs.lights_out.LightsOutEnv`, 100 steps;
+- ``hybrid/Sokoban-v0``: ``hybrid.tasks.envs.sokoban.SokobanEnv``, no ``TimeLimit``: the env truncates itself after
   its ``max_steps`` argument (default 120, Boxoban's limit);
-- ``hybrid/TicTacToe-v0``: :class:`~tasks.envs.tic_tac_toe.TicTacToeEnv`, 9 steps;
-- ``hybrid/ConnectFour-v0``: :class:`~tasks.envs.connect_four.ConnectFourEnv`, 42 steps
+- ``hybrid/TicTacToe-v0``: :class:`~hybrid.tasks.envs.tic_tac_toe.TicTacToeEnv`, 9 steps;
+- ``hybrid/ConnectFour-v0``: :class:`~hybrid.tasks.envs.connect_four.ConnectFourEnv`, 42 steps
 
-(``max_episode_steps``, counted in agent steps), so ``import tasks.envs; gymnasium.make("hybrid/LightsOut-v0")`` and
-``gymnasium.make("tasks.envs:hybrid/LightsOut-v0")`` both work; keyword arguments of
+(``max_episode_steps``, counted in agent steps), so
+``import hybrid.tasks.envs; gymnasium.make("hybrid/LightsOut-v0")`` and
+``gymnasium.make("hybrid.tasks.envs:hybrid/LightsOut-v0")`` both work; keyword arguments of
 ``make`` go to the env's constructor. Each env's rules are a pure
-:class:`~tasks.envs.model.TransitionModel` at ``env.unwrapped.model`` (the model classes
+:class:`~hybrid.tasks.envs.model.TransitionModel` at ``env.unwrapped.model`` (the model classes
 are importable from here too), so that a planner searches without stepping the env.
 
 The two-player games never reach their limits (9 and 42 are more agent moves than a
@@ -24,21 +25,20 @@ the 8-puzzle, 15 presses for 5 x 5 Lights Out).
 from __future__ import annotations
 
 import gymnasium
-
-from tasks.envs.connect_four import ConnectFourEnv, ConnectFourModel
-from tasks.envs.lights_out import LightsOutEnv, LightsOutModel
-from tasks.envs.model import Transition, TransitionModel
-from tasks.envs.opponents import UCTOpponent, make_opponent, random_opponent
-from tasks.envs.sliding_puzzle import SlidingPuzzleEnv, SlidingPuzzleModel
-from tasks.envs.tic_tac_toe import TicTacToeEnv, TicTacToeModel
+from hybrid.tasks.envs.connect_four import ConnectFourEnv, ConnectFourModel
+from hybrid.tasks.envs.lights_out import LightsOutEnv, LightsOutModel
+from hybrid.tasks.envs.model import Transition, TransitionModel
+from hybrid.tasks.envs.opponents import UCTOpponent, make_opponent, random_opponent
+from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleEnv, SlidingPuzzleModel
+from hybrid.tasks.envs.tic_tac_toe import TicTacToeEnv, TicTacToeModel
 
 #: The registered envs: id -> (entry point, max_episode_steps).
 ENV_SPECS: dict[str, tuple[str, int | None]] = {
-    "hybrid/SlidingPuzzle-v0": ("tasks.envs.sliding_puzzle:SlidingPuzzleEnv", 200),
-    "hybrid/LightsOut-v0": ("tasks.envs.lights_out:LightsOutEnv", 100),
-    "hybrid/Sokoban-v0": ("tasks.envs.sokoban:SokobanEnv", None),
-    "hybrid/TicTacToe-v0": ("tasks.envs.tic_tac_toe:TicTacToeEnv", 9),
-    "hybrid/ConnectFour-v0": ("tasks.envs.connect_four:ConnectFourEnv", 42),
+    "hybrid/SlidingPuzzle-v0": ("hybrid.tasks.envs.sliding_puzzle:SlidingPuzzleEnv", 200),
+    "hybrid/LightsOut-v0": ("hybrid.tasks.envs.lights_out:LightsOutEnv", 100),
+    "hybrid/Sokoban-v0": ("hybrid.tasks.envs.sokoban:SokobanEnv", None),
+    "hybrid/TicTacToe-v0": ("hybrid.tasks.envs.tic_tac_toe:TicTacToeEnv", 9),
+    "hybrid/ConnectFour-v0": ("hybrid.tasks.envs.connect_four:ConnectFourEnv", 42),
 }
 
 

@@ -22,11 +22,10 @@ Grid classes (:meth:`ConnectFourModel.to_grid`, what the env draws per cell)
 from __future__ import annotations
 
 import numpy as np
-
-from tasks.envs.drawing import disc_mask, paint, tile
-from tasks.envs.grid_env import BoardGameEnv, check_int
-from tasks.envs.model import Transition
-from tasks.envs.opponents import Opponent
+from hybrid.tasks.envs.drawing import disc_mask, paint, tile
+from hybrid.tasks.envs.grid_env import BoardGameEnv, check_int
+from hybrid.tasks.envs.model import Transition
+from hybrid.tasks.envs.opponents import Opponent
 
 #: Rows and columns of the board.
 ROWS: int = 6
@@ -72,7 +71,7 @@ def cell_bit(row: int, col: int) -> int:
 
 
 class ConnectFourModel:
-    """The rules of Connect Four (6 x 7) as a pure :class:`~tasks.envs.model.TransitionModel`.
+    """The rules of Connect Four (6 x 7) as a pure :class:`~hybrid.tasks.envs.model.TransitionModel`.
 
     States are ``(bits0, bits1, over)`` tuples (see the module docstring); actions are
     columns ``0..6``; ``step`` returns the reward of the player who moved (+1 for four in
@@ -303,7 +302,7 @@ class ConnectFourEnv(BoardGameEnv):
             ``"symbolic"`` (the ``[6, 7]`` grid: 0 empty, 1 red, 2 yellow; row 0 on top).
         cell_px: side of a cell in pixels (default 16: 96 x 112 frames; at least 8).
 
-    Actions are columns ``0..6``; see :class:`~tasks.envs.grid_env.BoardGameEnv` for
+    Actions are columns ``0..6``; see :class:`~hybrid.tasks.envs.grid_env.BoardGameEnv` for
     rewards, illegal actions (a full column loses) and ``info``. The rules are
     ``self.model``, a :class:`ConnectFourModel`.
     """

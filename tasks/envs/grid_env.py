@@ -1,13 +1,13 @@
 """Shared gymnasium plumbing for the grid envs: observations, rendering, masks, puzzles and two-player games.
 
-Every env here wraps a pure :class:`~tasks.envs.model.TransitionModel` (``env.unwrapped.model``)
+Every env here wraps a pure :class:`~hybrid.tasks.envs.model.TransitionModel` (``env.unwrapped.model``)
 and keeps only the current model state. What they have in common:
 
 - ``obs_type="rgb"`` (default, the name ALE uses): the observation is the RGB uint8 frame
   ``[rows * cell_px, cols * cell_px, 3]``, the same array ``render()`` returns in
   ``render_mode="rgb_array"``; ``obs_type="symbolic"``: the ``[rows, cols]`` uint8 grid
   of cell classes (``model.to_grid``), a Box from 0 to ``num_classes - 1``;
-- frames are drawn cell by cell from one tile per class (:mod:`tasks.envs.drawing`);
+- frames are drawn cell by cell from one tile per class (:mod:`hybrid.tasks.envs.drawing`);
 - ``info["state"]`` is the model state, ``info["action_mask"]`` the boolean mask of
   legal actions, ``info["illegal_action"]`` whether the last action was illegal and
   ``info["is_success"]`` whether the puzzle is solved / the agent has won (the key
@@ -26,10 +26,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-
-from tasks.envs.drawing import frame_from_grid
-from tasks.envs.model import TransitionModel
-from tasks.envs.opponents import Opponent, make_opponent
+from hybrid.tasks.envs.drawing import frame_from_grid
+from hybrid.tasks.envs.model import TransitionModel
+from hybrid.tasks.envs.opponents import Opponent, make_opponent
 
 #: The observation types every env accepts.
 OBS_TYPES: tuple[str, ...] = ("rgb", "symbolic")
@@ -206,7 +205,7 @@ class BoardGameEnv(GridEnv):
     Args:
         model: the game's rules (``num_players == 2``, with ``initial_state`` and ``winner``).
         tiles, render_mode, obs_type: as in :class:`GridEnv`.
-        opponent: ``"random"``, ``"mcts"`` (a small UCT, :class:`~tasks.envs.opponents.UCTOpponent`)
+        opponent: ``"random"``, ``"mcts"`` (a small UCT, :class:`~hybrid.tasks.envs.opponents.UCTOpponent`)
             or a callable ``(state, legal_ids, rng) -> action``.
         opponent_simulations: UCT simulations per opponent move (``"mcts"`` only).
         agent_player: 0 (the agent moves first) or 1 (the opponent moves first, at reset).

@@ -22,16 +22,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from tasks.envs.drawing import tile
-from tasks.envs.grid_env import PuzzleEnv, check_int
-from tasks.envs.model import Transition
+from hybrid.tasks.envs.drawing import tile
+from hybrid.tasks.envs.grid_env import PuzzleEnv, check_int
+from hybrid.tasks.envs.model import Transition
 
 _new_transition = tuple.__new__
 
 
 class LightsOutModel:
-    """The rules of ``size x size`` Lights Out as a pure :class:`~tasks.envs.model.TransitionModel`.
+    """The rules of ``size x size`` Lights Out as a pure :class:`~hybrid.tasks.envs.model.TransitionModel`.
 
     Args:
         size: the side of the board, 2..16 (default 5).

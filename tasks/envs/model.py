@@ -1,8 +1,8 @@
 """The rules of an environment as a pure transition model, for planners to search.
 
-Every environment in :mod:`tasks.envs` exposes its rules as an object that follows
-:class:`TransitionModel`. A planner (``symbolic.planning``) searches over the model's
-states and never steps the gymnasium env; a perception net (``neural.planning``) reads
+Every environment in :mod:`hybrid.tasks.envs` exposes its rules as an object that follows
+:class:`TransitionModel`. A planner (``hybrid.symbolic.planning``) searches over the model's
+states and never steps the gymnasium env; a perception net (``hybrid.neural.planning``) reads
 an image into one of these states. The state is the boundary between the two halves of
 the planning pillar: plain, immutable, hashable data defined here in ``tasks``.
 

@@ -7,9 +7,9 @@ reproducible), and returns one of ``legal_ids``.
 
 :class:`UCTOpponent` is deliberately minimal -- UCB1 selection, one expansion per
 simulation, uniformly random rollouts, the most visited move -- written only over the
-:class:`~tasks.envs.model.TransitionModel` protocol, because ``tasks`` may not import
+:class:`~hybrid.tasks.envs.model.TransitionModel` protocol, because ``tasks`` may not import
 ``symbolic``. The full-featured searches (UCT, PUCT, Gumbel MCTS with tree reuse,
-transpositions and networks) live in ``symbolic.planning``.
+transpositions and networks) live in ``hybrid.symbolic.planning``.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-from tasks.envs.model import TransitionModel
+from hybrid.tasks.envs.model import TransitionModel
 
 #: The signature of an opponent: ``(state, legal_ids, rng) -> action``.
 Opponent = Callable[[Any, tuple[int, ...], np.random.Generator], int]

@@ -21,10 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from tasks.envs.drawing import paint, text_mask, tile
-from tasks.envs.grid_env import PuzzleEnv, check_int
-from tasks.envs.model import Transition
+from hybrid.tasks.envs.drawing import paint, text_mask, tile
+from hybrid.tasks.envs.grid_env import PuzzleEnv, check_int
+from hybrid.tasks.envs.model import Transition
 
 #: Action ids and the blank's ``(d_row, d_col)`` for each.
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -34,7 +33,7 @@ _new_transition = tuple.__new__
 
 
 class SlidingPuzzleModel:
-    """The rules of the ``size x size`` sliding-tile puzzle as a pure :class:`~tasks.envs.model.TransitionModel`.
+    """The rules of the ``size x size`` sliding-tile puzzle as a pure :class:`~hybrid.tasks.envs.model.TransitionModel`.
 
     Args:
         size: the side of the board, 2..9 (default 3: the 8-puzzle).
@@ -256,7 +255,7 @@ class SlidingPuzzleEnv(PuzzleEnv):
         Without options: a uniformly random solvable state (never the goal).
 
     Actions move the blank (0 up, 1 down, 2 left, 3 right); a move off the board is a
-    no-op (see :class:`~tasks.envs.grid_env.PuzzleEnv`). The rules are ``self.model``.
+    no-op (see :class:`~hybrid.tasks.envs.grid_env.PuzzleEnv`). The rules are ``self.model``.
     """
 
     def __init__(self, size: int = 3, render_mode: str | None = None, obs_type: str = "rgb", cell_px: int = 32) -> None:

@@ -23,11 +23,10 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-
-from tasks.envs.drawing import cross_mask, paint, ring_mask, tile
-from tasks.envs.grid_env import BoardGameEnv, check_int
-from tasks.envs.model import Transition
-from tasks.envs.opponents import Opponent
+from hybrid.tasks.envs.drawing import cross_mask, paint, ring_mask, tile
+from hybrid.tasks.envs.grid_env import BoardGameEnv, check_int
+from hybrid.tasks.envs.model import Transition
+from hybrid.tasks.envs.opponents import Opponent
 
 #: Number of rows and columns of the board.
 SIZE: int = 3
@@ -95,7 +94,7 @@ def _tables() -> tuple[dict, dict]:
 
 
 class TicTacToeModel:
-    """The rules of tic-tac-toe as a pure :class:`~tasks.envs.model.TransitionModel`.
+    """The rules of tic-tac-toe as a pure :class:`~hybrid.tasks.envs.model.TransitionModel`.
 
     States are ``(x_bits, o_bits, over)`` tuples (see the module docstring); actions are
     cells ``0..8``; ``step`` returns the reward of the player who moved (+1 for a win, 0
@@ -256,7 +255,7 @@ class TicTacToeEnv(BoardGameEnv):
             ``"symbolic"`` (the ``[3, 3]`` grid: 0 empty, 1 X, 2 O).
         cell_px: side of a cell in pixels (default 32: 96 x 96 frames; at least 8).
 
-    Actions are cells ``r * 3 + c``; see :class:`~tasks.envs.grid_env.BoardGameEnv` for
+    Actions are cells ``r * 3 + c``; see :class:`~hybrid.tasks.envs.grid_env.BoardGameEnv` for
     rewards, illegal actions and ``info``. The rules are ``self.model``, a :class:`TicTacToeModel`.
     """
 

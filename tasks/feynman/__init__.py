@@ -1,16 +1,16 @@
 """The Feynman Symbolic Regression Database (equation table, sampler, power-law subset, SI units), a hard set of
 52 published formulas beyond it, and a generator of random physics-like formulas."""
 
-from tasks.feynman.generated import equation_from_id, generate_equation, generated_equations
-from tasks.feynman.hard import hard_equations
-from tasks.feynman.powerlaw import is_power_law, power_law_equations, power_law_exponents
-from tasks.feynman.sampler import (
+from hybrid.tasks.feynman.generated import equation_from_id, generate_equation, generated_equations
+from hybrid.tasks.feynman.hard import hard_equations
+from hybrid.tasks.feynman.powerlaw import is_power_law, power_law_equations, power_law_exponents
+from hybrid.tasks.feynman.sampler import (
     Samples,
     evaluate_equation,
     extrapolation_ranges,
     sample_equation,
 )
-from tasks.feynman.table import (
+from hybrid.tasks.feynman.table import (
     FeynmanEquation,
     FormulaError,
     feynman_equations,
@@ -18,7 +18,7 @@ from tasks.feynman.table import (
     load_table,
     parse_formula,
 )
-from tasks.feynman.units import (
+from hybrid.tasks.feynman.units import (
     BASE_UNITS,
     DimensionError,
     EquationUnits,
@@ -53,6 +53,6 @@ __all__ = [
     "units_for",
 ]
 
-from tasks.feynman.problems import RegressionProblem  # noqa: E402
+from hybrid.tasks.feynman.problems import RegressionProblem  # noqa: E402
 
 __all__ += ["RegressionProblem"]

@@ -23,8 +23,7 @@ import re
 
 import numpy as np
 import sympy
-
-from tasks.feynman.table import FeynmanEquation
+from hybrid.tasks.feynman.table import FeynmanEquation
 
 #: The sampling range of every generated variable.
 RANGE = (1.0, 5.0)
@@ -106,7 +105,7 @@ def generate_equation(depth: int, seed: int, index: int) -> FeynmanEquation:
         index: which formula of the stream (>= 0).
 
     Returns:
-        A :class:`~tasks.feynman.table.FeynmanEquation` over ``x1, x2, ...``, each in [1, 5].
+        A :class:`~hybrid.tasks.feynman.table.FeynmanEquation` over ``x1, x2, ...``, each in [1, 5].
 
     Raises:
         ValueError: on an argument out of range, or no acceptable draw in 200 tries.

@@ -1,6 +1,6 @@
 """The hard set: 52 published formulas beyond FSReD's 100, with sampling ranges and SI units.
 
-``HardEquations.csv`` is in FSReD's layout (so :func:`~tasks.feynman.table.load_table`
+``HardEquations.csv`` is in FSReD's layout (so :func:`~hybrid.tasks.feynman.table.load_table`
 reads it, and a user's own table in that layout loads the same way), with one extra
 column, ``Source``, naming where each formula comes from; ``hard_units.csv`` is in the
 layout of ``units.csv``. Ids name their family:
@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 
-from tasks.feynman.table import FeynmanEquation, load_table
+from hybrid.tasks.feynman.table import FeynmanEquation, load_table
 
 #: The id prefixes of the hard set's families.
 FAMILIES = ("fp", "strogatz", "mech", "em", "optics", "thermo", "rel", "quantum")
@@ -36,10 +36,10 @@ FAMILIES = ("fp", "strogatz", "mech", "em", "optics", "thermo", "rel", "quantum"
 @functools.lru_cache(maxsize=1)
 def hard_equations() -> dict[str, FeynmanEquation]:
     """The shipped hard set (cached): equations keyed by id, in the table's order."""
-    with resources.as_file(resources.files("tasks.feynman").joinpath("HardEquations.csv")) as path:
+    with resources.as_file(resources.files("hybrid.tasks.feynman").joinpath("HardEquations.csv")) as path:
         return load_table(path)
 
 
 def hard_units_path():
     """A context manager giving the path of the shipped ``hard_units.csv`` (for :func:`units_for`)."""
-    return resources.as_file(resources.files("tasks.feynman").joinpath("hard_units.csv"))
+    return resources.as_file(resources.files("hybrid.tasks.feynman").joinpath("hard_units.csv"))

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sympy
-
-from tasks.feynman.table import FeynmanEquation, feynman_equations
+from hybrid.tasks.feynman.table import FeynmanEquation, feynman_equations
 
 
 def power_law_exponents(expr: sympy.Expr, symbols: tuple[sympy.Symbol, ...]) -> dict | None:

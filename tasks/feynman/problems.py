@@ -18,7 +18,7 @@ class RegressionProblem:
         y: outputs ``(n,)``.
         variables: the names of ``X``'s columns.
         units: the SI units of the variables and output
-            (:class:`~tasks.feynman.units.EquationUnits`), or ``None``.
+            (:class:`~hybrid.tasks.feynman.units.EquationUnits`), or ``None``.
     """
 
     id: str

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
-
-from tasks.feynman.table import FeynmanEquation
+from hybrid.tasks.feynman.table import FeynmanEquation
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ def load_table(path: str | PathLike[str] | None = None) -> dict[str, FeynmanEqua
             ``low > high``, or two rows share an id.
     """
     if path is None:
-        text = resources.files("tasks.feynman").joinpath("FeynmanEquations.csv").read_text()
+        text = resources.files("hybrid.tasks.feynman").joinpath("FeynmanEquations.csv").read_text()
         source = "the shipped FeynmanEquations.csv"
     else:
         text = Path(path).read_text()
@@ -260,8 +260,8 @@ def feynman_equations() -> dict[str, FeynmanEquation]:
 
 def get_equation(equation_id: str) -> FeynmanEquation:
     """The shipped equation with id ``equation_id``: FSReD's (``"II.11.27"``), the hard set's
-    (``"rel.doppler"``, see :mod:`tasks.feynman.hard`) or a generated one (``"gen.d3.s0.7"``,
-    rebuilt from its id, see :mod:`tasks.feynman.generated`).
+    (``"rel.doppler"``, see :mod:`hybrid.tasks.feynman.hard`) or a generated one (``"gen.d3.s0.7"``,
+    rebuilt from its id, see :mod:`hybrid.tasks.feynman.generated`).
 
     Raises:
         KeyError: naming the id when it is none of these.
@@ -269,8 +269,8 @@ def get_equation(equation_id: str) -> FeynmanEquation:
     table = feynman_equations()
     if equation_id in table:
         return table[equation_id]
-    from tasks.feynman.generated import equation_from_id
-    from tasks.feynman.hard import hard_equations
+    from hybrid.tasks.feynman.generated import equation_from_id
+    from hybrid.tasks.feynman.hard import hard_equations
 
     if equation_id in hard_equations():
         return hard_equations()[equation_id]

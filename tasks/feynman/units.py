@@ -56,8 +56,7 @@ from pathlib import Path
 
 import numpy as np
 import sympy
-
-from tasks.feynman.table import FeynmanEquation, get_equation
+from hybrid.tasks.feynman.table import FeynmanEquation, get_equation
 
 #: The SI base units, in the order of every dimension vector here.
 BASE_UNITS = ("m", "s", "kg", "K", "A")
@@ -178,13 +177,13 @@ def load_units(path: str | PathLike[str] | None = None) -> RawUnits:
 
 @functools.lru_cache(maxsize=1)
 def _shipped_units() -> RawUnits:
-    text = resources.files("tasks.feynman").joinpath("units.csv").read_text()
+    text = resources.files("hybrid.tasks.feynman").joinpath("units.csv").read_text()
     return _parse_units(text, "the shipped units.csv")
 
 
 @functools.lru_cache(maxsize=1)
 def _shipped_hard_units() -> RawUnits:
-    text = resources.files("tasks.feynman").joinpath("hard_units.csv").read_text()
+    text = resources.files("hybrid.tasks.feynman").joinpath("hard_units.csv").read_text()
     return _parse_units(text, "the shipped hard_units.csv")
 
 
@@ -220,7 +219,7 @@ def units_for(equation_or_id: FeynmanEquation | str, path: str | PathLike[str] |
     """Return the SI units of an FSReD equation's inputs and output.
 
     Args:
-        equation_or_id: a :class:`~tasks.feynman.table.FeynmanEquation`, or the id of
+        equation_or_id: a :class:`~hybrid.tasks.feynman.table.FeynmanEquation`, or the id of
             one of the shipped tables (FSReD's or the hard set's).
         path: a units CSV to read instead of the shipped ones (cached when ``None``).
 
@@ -304,7 +303,7 @@ def check_balance(equation: FeynmanEquation | str, units: EquationUnits | None =
     """Check that an equation's formula has the dimension of its output.
 
     Args:
-        equation: a :class:`~tasks.feynman.table.FeynmanEquation` or an id of the
+        equation: a :class:`~hybrid.tasks.feynman.table.FeynmanEquation` or an id of the
             shipped table.
         units: the units to check against; ``None`` uses :func:`units_for`.
 

@@ -131,7 +131,7 @@ def _vqa_inputs(n_words=60, batch=16, length=12):
 
 @pytest.mark.parametrize("net_name", ["CNNLSTMNet", "FiLMNet"])
 def test_vqa_baselines_match_ptflops_within_5_percent(net_name):
-    import neural.vqa.baselines as baselines
+    import hybrid.neural.vqa.baselines as baselines
 
     torch.manual_seed(0)
     net = getattr(baselines, net_name)(60, 28).eval()
@@ -143,8 +143,7 @@ def test_vqa_baselines_match_ptflops_within_5_percent(net_name):
 
 def test_regression_mlp_matches_ptflops_within_5_percent():
     import numpy as np
-
-    from neural.regression import MLPRegressor
+    from hybrid.neural.regression import MLPRegressor
 
     rng = np.random.default_rng(0)
     X = rng.uniform(1, 2, (200, 3))
@@ -160,8 +159,7 @@ def test_regression_mlp_matches_ptflops_within_5_percent():
 def test_counting_changes_nothing_that_is_computed():
     """Results and random streams are bit for bit those of an unmetered run (dropout, sampling, training)."""
     import numpy as np
-
-    from neural.vqa.baselines import CNNLSTM
+    from hybrid.neural.vqa.baselines import CNNLSTM
 
     x = torch.randn(1000)
     probs = torch.softmax(torch.randn(4, 10), 1)

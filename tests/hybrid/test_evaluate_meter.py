@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
+from hybrid.neural.regression import MLPRegressor
 from torch.utils.flop_counter import FlopCounterMode
 
 from hybrid.evaluate.meter import Meter, record_flops, record_ops, resolve_device
-from neural.regression import MLPRegressor
 
 
 def test_meter_counts_a_known_matmul_exactly():

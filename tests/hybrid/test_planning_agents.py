@@ -5,10 +5,15 @@ from __future__ import annotations
 import inspect
 
 import gymnasium as gym
+import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
 import numpy as np
 import pytest
+from hybrid.neural.planning.perception import GridPerception
+from hybrid.symbolic.planning.puzzles import sliding_puzzle_heuristic, solve_sliding_puzzle
+from hybrid.tasks.envs.lights_out import LightsOutModel
+from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
+from hybrid.tasks.envs.sokoban import SokobanModel, parse_level, read_frame, render_grid
 
-import tasks.envs  # noqa: F401  (registers the hybrid/* ids)
 from hybrid.planning.agents import (
     NoPlanError,
     PerceptionError,
@@ -18,11 +23,6 @@ from hybrid.planning.agents import (
     sliding_puzzle_solver,
 )
 from hybrid.planning.perceive import frames_of_states, perception_key, read_grid, read_grids, train_perception
-from neural.planning.perception import GridPerception
-from symbolic.planning.puzzles import sliding_puzzle_heuristic, solve_sliding_puzzle
-from tasks.envs.lights_out import LightsOutModel
-from tasks.envs.sliding_puzzle import SlidingPuzzleModel
-from tasks.envs.sokoban import SokobanModel, parse_level, read_frame, render_grid
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hybrid.neural.planning.policy_value import make_evaluator
+from hybrid.symbolic.planning.mcts import MCTSConfig, UniformEvaluator
+from hybrid.tasks.envs.connect_four import ConnectFourModel
+from hybrid.tasks.envs.tic_tac_toe import WIN_LINES, TicTacToeModel
 
 from hybrid.planning.alphazero import (
     AlphaZeroAgent,
@@ -25,10 +29,6 @@ from hybrid.planning.selfplay import (
     run_lockstep,
     shared_batch,
 )
-from neural.planning.policy_value import make_evaluator
-from symbolic.planning.mcts import MCTSConfig, UniformEvaluator
-from tasks.envs.connect_four import ConnectFourModel
-from tasks.envs.tic_tac_toe import WIN_LINES, TicTacToeModel
 
 torch.set_num_threads(1)
 

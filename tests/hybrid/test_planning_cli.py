@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from hybrid.tasks.envs.sokoban import format_levels, load_boxoban
 
 from hybrid import cli
 from hybrid.cli import build_parser, main
-from tasks.envs.sokoban import format_levels, load_boxoban
 
 
 @pytest.fixture

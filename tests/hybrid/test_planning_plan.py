@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
+from hybrid.tasks.envs.sokoban import SokobanModel, boxoban_path, load_levels, parse_level
 
 from hybrid.planning.plan import lurd, plan_levels, summarise_records
-from tasks.envs.sokoban import SokobanModel, boxoban_path, load_levels, parse_level
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

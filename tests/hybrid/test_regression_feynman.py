@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import sympy
+from hybrid.symbolic.regression import is_exact_recovery
+from hybrid.tasks.feynman import get_equation, sample_equation, units_for
 
 from hybrid.regression.feynman import FeynmanRegressor
-from symbolic.regression import is_exact_recovery
-from tasks.feynman import get_equation, sample_equation, units_for
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

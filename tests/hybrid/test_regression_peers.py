@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import sympy
+from hybrid.tasks.feynman.table import FormulaError
 
 from hybrid.regression.peers import (
     GPLEARN_FUNCTIONS,
@@ -20,7 +21,6 @@ from hybrid.regression.peers import (
     make_peer,
     parse_operon_model,
 )
-from tasks.feynman.table import FormulaError
 
 NAMES = ("a", "b", "c")
 SYMS = tuple(sympy.Symbol(n, real=True) for n in NAMES)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+from hybrid.symbolic.regression import is_exact_recovery
+from hybrid.tasks.feynman import get_equation, sample_equation
 
 from hybrid.evaluate.meter import Meter
 from hybrid.regression import PowerLawRegressor
-from symbolic.regression import is_exact_recovery
-from tasks.feynman import get_equation, sample_equation
 
 COULOMB = get_equation("I.12.2")
 

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 import sympy
+from hybrid.tasks.feynman import RegressionProblem
 
 from hybrid.evaluate.protocols import Method, Task
 from hybrid.evaluate.registry import get_method, get_task, methods_for
 from hybrid.regression import REPRESENTATIVE, PerProblemRegressor, PowerLawRegressor, PowerLawTask, r2_score
-from tasks.feynman import RegressionProblem
 
 TINY_MLP = {"widths": [8], "learning_rates": [0.01], "max_epochs": 30, "patience": 10}
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hybrid.symbolic.programs import answer_text, execute
+from hybrid.tasks.clevr import question_type, write_questions, write_scenes
 
 from hybrid.vqa.data import VQAData, load_clevr, make_vqa_data
 from hybrid.vqa.nsvqa import program_tokens, spread_over_templates
 from hybrid.vqa.reproduce import executor_benchmark
 from hybrid.vqa.task import CLEVRTask, accuracy_by_type
-from symbolic.programs import answer_text, execute
-from tasks.clevr import question_type, write_questions, write_scenes
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_task_draws_sizes_and_scores_an_oracle(data):
 def test_cogent_task_tests_on_the_other_condition():
     task = CLEVRTask(n_test=10, condition="AB")
     train, test = task.train_set(10, 0), task.test_set(0)
-    from tasks.clevr import cogent_allowed
+    from hybrid.tasks.clevr import cogent_allowed
 
     allowed_a, allowed_b = cogent_allowed("A"), cogent_allowed("B")
     for scene in train.scenes:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hybrid.symbolic.programs import answer_text, execute
 
 from hybrid.vqa.data import make_vqa_data
 from hybrid.vqa.nsvqa import NSVQA, program_tokens, spread_over_templates
-from symbolic.programs import answer_text, execute
 
 
 @pytest.fixture(scope="module")

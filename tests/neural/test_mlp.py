@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from neural.regression import MLPRegressor, StackedMLP
+from hybrid.neural.regression import MLPRegressor, StackedMLP
 
 SMALL = {"widths": (16,), "learning_rates": (1e-2,), "max_epochs": 200, "patience": 50}
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from neural.regression.oracle import MLPOracle
+from hybrid.neural.regression.oracle import MLPOracle
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

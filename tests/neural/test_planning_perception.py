@@ -5,8 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
-from neural.planning import GridPerception, collect_labelled_frames, grid_accuracy
+from hybrid.neural.planning import GridPerception, collect_labelled_frames, grid_accuracy
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -182,7 +181,7 @@ def test_collect_labelled_frames_rejects_bad_arguments():
 
 
 def test_collected_labels_match_what_the_env_draws():
-    from tasks.envs.drawing import grid_from_frame
+    from hybrid.tasks.envs.drawing import grid_from_frame
 
     env = gym.make("hybrid/SlidingPuzzle-v0")
     frames, grids = collect_labelled_frames(env, 30, seed=0)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
-from neural.planning import PolicyValueNet, make_evaluator
+from hybrid.neural.planning import PolicyValueNet, make_evaluator
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -146,7 +145,7 @@ def test_make_evaluator_maps_states_to_masked_priors_and_values():
 
 
 def test_evaluator_on_tic_tac_toe_feeds_legal_priors():
-    from tasks.envs import TicTacToeModel
+    from hybrid.tasks.envs import TicTacToeModel
 
     model = TicTacToeModel()
     s0 = model.initial_state()

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("stable_baselines3")
 
-from neural.planning.rl_baselines import (  # noqa: E402
+from hybrid.neural.planning.rl_baselines import (  # noqa: E402
     IllegalActionAsNoop,
     ResizeFrame,
     evaluate_success,

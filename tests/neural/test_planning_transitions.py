@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from neural.planning import GridPerception, collect_labelled_frames, collect_transitions, label_from_transitions
-from neural.planning.transitions import assign_classes, cluster_cells
+from hybrid.neural.planning import GridPerception, collect_labelled_frames, collect_transitions, label_from_transitions
+from hybrid.neural.planning.transitions import assign_classes, cluster_cells
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

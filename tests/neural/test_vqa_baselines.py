@@ -5,8 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from neural.vqa.baselines import CNNLSTM, FiLM  # noqa: E402
-from tasks.clevr import SceneObject, render_scene  # noqa: E402
+from hybrid.neural.vqa.baselines import CNNLSTM, FiLM  # noqa: E402
+from hybrid.tasks.clevr import SceneObject, render_scene  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

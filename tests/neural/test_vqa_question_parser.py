@@ -11,8 +11,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-
-from neural.vqa.question_parser import (
+from hybrid.neural.vqa.question_parser import (
     Lexicon,
     QuestionParser,
     augment,

@@ -6,9 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
-
-from neural.vqa.scene_parser import SceneParser, hue_jitter, object_accuracy, unproject
-from tasks.clevr import (
+from hybrid.neural.vqa.scene_parser import SceneParser, hue_jitter, object_accuracy, unproject
+from hybrid.tasks.clevr import (
     ATTRIBUTES,
     RELATIONS,
     Scene,

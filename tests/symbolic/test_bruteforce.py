@@ -3,11 +3,10 @@
 import numpy as np
 import pytest
 import sympy
-
-from symbolic.regression import is_exact_recovery
-from symbolic.regression.bruteforce import OPERATORS, brute_force, snap_number
-from symbolic.regression.constants import polish_constants
-from symbolic.regression.noise import estimate_noise
+from hybrid.symbolic.regression import is_exact_recovery
+from hybrid.symbolic.regression.bruteforce import OPERATORS, brute_force, snap_number
+from hybrid.symbolic.regression.constants import polish_constants
+from hybrid.symbolic.regression.noise import estimate_noise
 
 x, y = sympy.symbols("x y", real=True)
 
@@ -116,8 +115,7 @@ def test_one_length_cannot_take_the_store_past_its_bound():
     # A single length can hold millions of new expressions; the store stops at max_stored
     # (strogatz.shearflow1 once grew one length to 21 GB).
     import numpy as np
-
-    from symbolic.regression.bruteforce import brute_force
+    from hybrid.symbolic.regression.bruteforce import brute_force
 
     X = np.random.default_rng(0).uniform(0.3, 2.8, (200, 2))
     y = np.cos(X[:, 0]) * np.cos(X[:, 1]) / np.sin(X[:, 1]) + 0.01 * np.sin(7 * X[:, 0] * X[:, 1])

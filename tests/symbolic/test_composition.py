@@ -2,9 +2,8 @@
 
 import numpy as np
 import sympy
-
-from symbolic.regression.composition import Composition, find_compositions, fit_inner
-from tasks.feynman import evaluate_equation, get_equation, sample_equation
+from hybrid.symbolic.regression.composition import Composition, find_compositions, fit_inner
+from hybrid.tasks.feynman import evaluate_equation, get_equation, sample_equation
 
 
 def _exact(eq_id):

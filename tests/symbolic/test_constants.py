@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 import sympy
-
-from symbolic.regression.bruteforce import snap_number
-from symbolic.regression.constants import free_coefficients, snap_within_uncertainty
-from symbolic.regression.snapping import constant_bits
+from hybrid.symbolic.regression.bruteforce import snap_number
+from hybrid.symbolic.regression.constants import free_coefficients, snap_within_uncertainty
+from hybrid.symbolic.regression.snapping import constant_bits
 
 m, v, c = sympy.symbols("m v c", real=True)
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
-
-from symbolic.regression import DimensionalReduction, dimensional_reduction
+from hybrid.symbolic.regression import DimensionalReduction, dimensional_reduction
 
 R = sympy.Rational
 # base units: m, s, kg, K, A

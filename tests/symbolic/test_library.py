@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
-
-from symbolic.regression.library import DEFAULT_UNARY, UNARY, LibraryFit, fit_library
-from symbolic.regression.polyfit import fit_linear_combination
+from hybrid.symbolic.regression.library import DEFAULT_UNARY, UNARY, LibraryFit, fit_library
+from hybrid.symbolic.regression.polyfit import fit_linear_combination
 
 a, b, d, s, t, u, x, y, z = sympy.symbols("a b d s t u x y z", real=True)
 PI = sympy.pi

@@ -27,10 +27,10 @@ def test_symbolic_and_tasks_import_and_fit_without_torch():
     proc = _run(
         """
         import numpy as np
-        import symbolic.regression
-        import tasks.feynman
-        from symbolic.regression import fit_power_law, is_exact_recovery
-        from tasks.feynman import get_equation, sample_equation
+        import hybrid.symbolic.regression
+        import hybrid.tasks.feynman
+        from hybrid.symbolic.regression import fit_power_law, is_exact_recovery
+        from hybrid.tasks.feynman import get_equation, sample_equation
 
         eq = get_equation("I.12.2")
         s = sample_equation(eq, 16, np.random.default_rng(0))
@@ -45,7 +45,7 @@ def test_symbolic_and_tasks_import_and_fit_without_torch():
 
 
 def test_the_block_really_blocks_torch():
-    proc = _run("import neural.regression\n")
+    proc = _run("import hybrid.neural.regression\n")
     assert proc.returncode != 0
     assert "ImportError" in proc.stderr or "ModuleNotFoundError" in proc.stderr
     assert "torch" in proc.stderr

@@ -2,8 +2,7 @@
 
 import numpy as np
 import pytest
-
-from symbolic.regression.noise import estimate_noise, residual_structure, structured_share
+from hybrid.symbolic.regression.noise import estimate_noise, residual_structure, structured_share
 
 
 @pytest.mark.parametrize("d", [1, 3, 6])

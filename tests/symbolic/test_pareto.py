@@ -6,8 +6,7 @@ import math
 
 import pytest
 import sympy
-
-from symbolic.regression import ParetoFront, ParetoPoint, description_length
+from hybrid.symbolic.regression import ParetoFront, ParetoPoint, description_length
 
 x, y, z = sympy.symbols("x y z")
 

@@ -6,8 +6,7 @@ import math
 import time
 
 import pytest
-
-from symbolic.planning.best_first import (
+from hybrid.symbolic.planning.best_first import (
     SearchResult,
     astar,
     best_first_search,
@@ -15,7 +14,7 @@ from symbolic.planning.best_first import (
     model_successors,
     weighted_astar,
 )
-from tasks.envs.sokoban import SokobanModel
+from hybrid.tasks.envs.sokoban import SokobanModel
 
 MAZE = [
     "S....#....",

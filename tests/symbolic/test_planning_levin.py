@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from symbolic.planning.best_first import astar
-from symbolic.planning.levin import levin_search, uniform_policy
-from tasks.envs.sokoban import SokobanModel
+from hybrid.symbolic.planning.best_first import astar
+from hybrid.symbolic.planning.levin import levin_search, uniform_policy
+from hybrid.tasks.envs.sokoban import SokobanModel
 
 # Microban 1: 33 moves at best.
 MICROBAN_1 = "####\n# .#\n#  ###\n#*@  #\n#  $ #\n#  ###\n####"

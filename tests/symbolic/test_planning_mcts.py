@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from symbolic.planning.mcts import (
+from hybrid.symbolic.planning.mcts import (
     MCTSConfig,
     RolloutEvaluator,
     Tree,
@@ -17,9 +16,9 @@ from symbolic.planning.mcts import (
     reuse_tree,
     search,
 )
-from tasks.envs.connect_four import ConnectFourModel
-from tasks.envs.model import Transition
-from tasks.envs.tic_tac_toe import TicTacToeModel
+from hybrid.tasks.envs.connect_four import ConnectFourModel
+from hybrid.tasks.envs.model import Transition
+from hybrid.tasks.envs.tic_tac_toe import TicTacToeModel
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 
@@ -454,9 +453,9 @@ def test_two_player_game_with_reuse_plays_legal_moves_to_the_end():
 def test_the_mcts_package_imports_without_torch():
     code = (
         "import sys; sys.modules['torch'] = None\n"
-        "import symbolic.planning.mcts as m\n"
+        "import hybrid.symbolic.planning.mcts as m\n"
         "import numpy as np\n"
-        "from tasks.envs.tic_tac_toe import TicTacToeModel\n"
+        "from hybrid.tasks.envs.tic_tac_toe import TicTacToeModel\n"
         "t = TicTacToeModel()\n"
         "r = m.search(t, t.initial_state(), m.UniformEvaluator(9), np.random.default_rng(0), m.MCTSConfig(8))\n"
         "print(r.action)\n"

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-
-from symbolic.planning.mcts import (
+from hybrid.symbolic.planning.mcts import (
     RolloutEvaluator,
     UniformEvaluator,
     check_evaluation,
@@ -22,9 +21,9 @@ from symbolic.planning.mcts import (
     puct_select,
     uct_select,
 )
-from tasks.envs.connect_four import ConnectFourModel
-from tasks.envs.model import Transition
-from tasks.envs.tic_tac_toe import TicTacToeModel
+from hybrid.tasks.envs.connect_four import ConnectFourModel
+from hybrid.tasks.envs.model import Transition
+from hybrid.tasks.envs.tic_tac_toe import TicTacToeModel
 
 
 def test_uct_visits_unvisited_children_first_then_balances_value_and_exploration():

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from symbolic.planning.puzzles import (
+from hybrid.symbolic.planning.puzzles import (
     LightsOutSolver,
     linear_conflicts,
     manhattan_distance,
@@ -20,8 +19,8 @@ from symbolic.planning.puzzles import (
     solve_lights_out,
     solve_sliding_puzzle,
 )
-from tasks.envs.lights_out import LightsOutModel
-from tasks.envs.sliding_puzzle import SlidingPuzzleModel
+from hybrid.tasks.envs.lights_out import LightsOutModel
+from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -218,7 +217,7 @@ def test_puzzle_solvers_need_no_torch():
     code = textwrap.dedent(
         """
         import sys; sys.modules["torch"] = None
-        from symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
+        from hybrid.symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
         print(solve_sliding_puzzle((1, 2, 0, 3, 4, 5, 6, 7, 8)).cost, solve_lights_out(2**12, 5).solved)
         """
     )

@@ -7,9 +7,8 @@ from collections import deque
 
 import numpy as np
 import pytest
-
-from symbolic.planning.sokoban import SokobanSolver, solve, solve_many
-from tasks.envs.sokoban import SokobanModel, SokobanState, generate, load_boxoban, parse_level
+from hybrid.symbolic.planning.sokoban import SokobanSolver, solve, solve_many
+from hybrid.tasks.envs.sokoban import SokobanModel, SokobanState, generate, load_boxoban, parse_level
 
 # (level, fewest moves, fewest pushes); Microban 1 is 33 moves / 8 pushes.
 TINY = [

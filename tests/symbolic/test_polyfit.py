@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 import sympy
-
-from symbolic.regression import PolynomialFit, fit_polynomial, snap_constant, snap_constant_with_e
+from hybrid.symbolic.regression import PolynomialFit, fit_polynomial, snap_constant, snap_constant_with_e
 
 x, y = sympy.symbols("x y", real=True)
 

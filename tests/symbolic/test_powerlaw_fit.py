@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
+from hybrid.symbolic.regression import PowerLawFit, fit_power_law, is_exact_recovery
+from hybrid.tasks.feynman import get_equation, power_law_equations, sample_equation
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from symbolic.regression import PowerLawFit, fit_power_law, is_exact_recovery
-from tasks.feynman import get_equation, power_law_equations, sample_equation
 
 POWER_LAWS = power_law_equations()
 

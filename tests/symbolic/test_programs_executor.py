@@ -6,8 +6,7 @@ import gc
 
 import numpy as np
 import pytest
-
-from symbolic.programs import (
+from hybrid.symbolic.programs import (
     CompiledScene,
     Node,
     Program,
@@ -20,7 +19,7 @@ from symbolic.programs import (
     signature,
     types,
 )
-from tasks.clevr import Scene, SceneObject
+from hybrid.tasks.clevr import Scene, SceneObject
 
 #   index  size   color  material shape     x   y
 #   0      large  red    metal    cube     -2   0

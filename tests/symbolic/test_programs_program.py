@@ -7,8 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
-
-from symbolic.programs import (
+from hybrid.symbolic.programs import (
     Node,
     Program,
     executable_functions,

@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 import sympy
-
-from symbolic.regression.rational import RationalFit, fit_rational
+from hybrid.symbolic.regression.rational import RationalFit, fit_rational
 
 
 def _sample(n_vars: int, n: int = 200, seed: int = 0, low: float = 1.0, high: float = 5.0) -> np.ndarray:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import sympy
-
-from symbolic.regression import is_exact_recovery
-from tasks.feynman import get_equation
+from hybrid.symbolic.regression import is_exact_recovery
+from hybrid.tasks.feynman import get_equation
 
 PI = sympy.pi
 
@@ -105,8 +104,7 @@ def test_numeric_fallback_honours_rtol():
 def test_symbolic_solution_accepts_a_constant_offset_or_factor_and_fitted_floats():
     import numpy as np
     import sympy
-
-    from symbolic.regression import is_symbolic_solution, model_size
+    from hybrid.symbolic.regression import is_symbolic_solution, model_size
 
     x, y = sympy.symbols("x y", positive=True)
     truth = x * sympy.sin(y) / 2

@@ -6,8 +6,7 @@ import math
 
 import pytest
 import sympy
-
-from symbolic.regression import snap_constant, snap_rational
+from hybrid.symbolic.regression import snap_constant, snap_rational
 
 R = sympy.Rational
 PI = sympy.pi
@@ -109,7 +108,7 @@ def test_snap_constant_respects_pi_powers_and_max_denominator():
 @pytest.mark.parametrize("value", [1.7e308, -1.7e308, 1e307, 5e-324, -2.2e-308])
 def test_snapping_values_at_the_ends_of_the_float_range_never_raises(value):
     # I.6.2b, data seed 1: a fit's constant near the float maximum made Fraction(inf) raise OverflowError
-    from symbolic.regression.bruteforce import snap_number
+    from hybrid.symbolic.regression.bruteforce import snap_number
 
     result = snap_constant(value, 1e-6)
     assert result is None or abs(float(result) - value) <= 1e-6 * abs(value)

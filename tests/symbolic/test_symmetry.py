@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import sympy
-
-from symbolic.regression.symmetry import (
+from hybrid.symbolic.regression.symmetry import (
     CountingOracle,
     Separation,
     Symmetry,
@@ -16,7 +15,7 @@ from symbolic.regression.symmetry import (
     find_separability,
     find_translational_symmetry,
 )
-from symbolic.regression.transforms import OUTPUT_TRANSFORMS, output_transforms
+from hybrid.symbolic.regression.transforms import OUTPUT_TRANSFORMS, output_transforms
 
 
 def _uniform(lo: float, hi: float, d: int, n: int = 400, seed: int = 0) -> np.ndarray:

@@ -5,8 +5,7 @@ import math
 
 import numpy as np
 import pytest
-
-from tasks.clevr import (
+from hybrid.tasks.clevr import (
     DIRECTIONS,
     RELATIONS,
     SceneObject,

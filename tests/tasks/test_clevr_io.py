@@ -4,8 +4,7 @@ import json
 
 import numpy as np
 import pytest
-
-from tasks.clevr import Question, generate_scenes, read_questions, read_scenes, write_questions, write_scenes
+from hybrid.tasks.clevr import Question, generate_scenes, read_questions, read_scenes, write_questions, write_scenes
 
 # Two scenes in CLEVR v1.0's layout (its keys, key order and number types), numbers made up.
 CLEVR_V1_SCENES = """

@@ -1,6 +1,6 @@
 """CLEVR's question generator: its reference engine, template instantiation, text and answers.
 
-The generated programs are checked against the independent executor of ``symbolic.programs``
+The generated programs are checked against the independent executor of ``hybrid.symbolic.programs``
 (tests mirror packages, so they may import both).
 """
 
@@ -11,9 +11,8 @@ import re
 
 import numpy as np
 import pytest
-
-from symbolic.programs import answer_text, executable_functions, execute, validate
-from tasks.clevr import (
+from hybrid.symbolic.programs import answer_text, executable_functions, execute, validate
+from hybrid.tasks.clevr import (
     INVALID,
     QUESTION_TYPES,
     Question,

@@ -4,8 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
-
-from tasks.clevr import (
+from hybrid.tasks.clevr import (
     SceneObject,
     generate_scenes,
     object_height,
@@ -14,7 +13,7 @@ from tasks.clevr import (
     visible_fractions,
     vocabulary,
 )
-from tasks.clevr.render import HIGHLIGHT_MIN
+from hybrid.tasks.clevr.render import HIGHLIGHT_MIN
 
 
 def obj(shape="sphere", color="red", size="large", material="rubber", x=0.0, y=0.0):

@@ -1,8 +1,7 @@
 """The scene table shared by the scene parser and the executor; CLEVR's vocabulary."""
 
 import pytest
-
-from tasks.clevr import Scene, SceneObject, load_json, vocabulary
+from hybrid.tasks.clevr import Scene, SceneObject, load_json, vocabulary
 
 
 def test_vocabulary_is_clevrs():

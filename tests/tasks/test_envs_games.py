@@ -4,8 +4,14 @@ import random
 
 import numpy as np
 import pytest
-
-from tasks.envs import ConnectFourModel, TicTacToeModel, TransitionModel, UCTOpponent, make_opponent, random_opponent
+from hybrid.tasks.envs import (
+    ConnectFourModel,
+    TicTacToeModel,
+    TransitionModel,
+    UCTOpponent,
+    make_opponent,
+    random_opponent,
+)
 
 TTT = TicTacToeModel()
 C4 = ConnectFourModel()

@@ -4,14 +4,13 @@ import importlib
 import warnings
 
 import gymnasium as gym
+import hybrid.tasks.envs
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-
-import tasks.envs
-from tasks.envs import ConnectFourEnv, LightsOutEnv, SlidingPuzzleEnv, TicTacToeEnv
-from tasks.envs.drawing import frame_from_grid, grid_from_frame
-from tasks.envs.grid_env import episode_succeeded
+from hybrid.tasks.envs import ConnectFourEnv, LightsOutEnv, SlidingPuzzleEnv, TicTacToeEnv
+from hybrid.tasks.envs.drawing import frame_from_grid, grid_from_frame
+from hybrid.tasks.envs.grid_env import episode_succeeded
 
 OURS = ["hybrid/SlidingPuzzle-v0", "hybrid/LightsOut-v0", "hybrid/TicTacToe-v0", "hybrid/ConnectFour-v0"]
 ALL_IDS = OURS + ["hybrid/Sokoban-v0"]
@@ -44,12 +43,12 @@ def test_every_env_is_registered_and_registration_is_idempotent():
         assert env_id in gym.registry
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        importlib.reload(tasks.envs)
-        assert tasks.envs.register_envs() == []
+        importlib.reload(hybrid.tasks.envs)
+        assert hybrid.tasks.envs.register_envs() == []
     spec = gym.spec("hybrid/LightsOut-v0")
     assert spec.namespace == "hybrid" and spec.max_episode_steps == 100
     assert gym.spec("hybrid/TicTacToe-v0").max_episode_steps == 9
-    env = gym.make("tasks.envs:hybrid/LightsOut-v0", obs_type="symbolic")
+    env = gym.make("hybrid.tasks.envs:hybrid/LightsOut-v0", obs_type="symbolic")
     assert isinstance(env.unwrapped, LightsOutEnv)
     env.close()
 

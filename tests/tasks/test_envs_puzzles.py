@@ -4,9 +4,8 @@ from collections import deque
 
 import numpy as np
 import pytest
-
-from tasks.envs import LightsOutModel, SlidingPuzzleModel, TransitionModel
-from tasks.envs.sliding_puzzle import DOWN, LEFT, RIGHT, UP
+from hybrid.tasks.envs import LightsOutModel, SlidingPuzzleModel, TransitionModel
+from hybrid.tasks.envs.sliding_puzzle import DOWN, LEFT, RIGHT, UP
 
 PUZ = SlidingPuzzleModel()
 LO = LightsOutModel()

@@ -8,8 +8,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
-
-from tasks.envs.sokoban import (
+from hybrid.tasks.envs.sokoban import (
     CELL_CLASSES,
     STEP_REWARD,
     SokobanEnv,
@@ -167,7 +166,7 @@ def test_step_before_reset_and_bad_actions():
 
 
 def test_registered_id_makes_the_env():
-    import tasks.envs  # noqa: F401  (registers the ids)
+    import hybrid.tasks.envs  # noqa: F401  (registers the ids)
 
     if "hybrid/Sokoban-v0" not in gym.registry:
         pytest.skip("hybrid/Sokoban-v0 is not registered yet (tasks/envs/__init__.py)")

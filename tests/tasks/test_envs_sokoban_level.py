@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tasks.envs.sokoban import (
+from hybrid.tasks.envs.sokoban import (
     Level,
     SokobanModel,
     boxoban_path,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from tasks.envs.model import TransitionModel
-from tasks.envs.sokoban import (
+from hybrid.tasks.envs.model import TransitionModel
+from hybrid.tasks.envs.sokoban import (
     BOX_OFF_REWARD,
     BOX_ON_REWARD,
     CELL_CLASSES,

@@ -6,8 +6,7 @@ import math
 
 import numpy as np
 import pytest
-
-from tasks.feynman import (
+from hybrid.tasks.feynman import (
     Samples,
     evaluate_equation,
     extrapolation_ranges,

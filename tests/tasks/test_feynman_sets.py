@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 import sympy
-
-from tasks.feynman import (
+from hybrid.tasks.feynman import (
     check_balance,
     equation_from_id,
     generate_equation,
@@ -14,7 +13,7 @@ from tasks.feynman import (
     sample_equation,
     units_for,
 )
-from tasks.feynman.hard import FAMILIES
+from hybrid.tasks.feynman.hard import FAMILIES
 
 
 def test_hard_set_has_52_published_formulas_in_every_family():

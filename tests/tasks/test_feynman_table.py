@@ -6,8 +6,7 @@ import csv
 
 import pytest
 import sympy
-
-from tasks.feynman import (
+from hybrid.tasks.feynman import (
     FeynmanEquation,
     FormulaError,
     feynman_equations,

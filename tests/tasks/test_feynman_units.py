@@ -8,8 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy
-
-from tasks.feynman import (
+from hybrid.tasks.feynman import (
     BASE_UNITS,
     DimensionError,
     EquationUnits,
@@ -19,7 +18,7 @@ from tasks.feynman import (
     get_equation,
     units_for,
 )
-from tasks.feynman.units import load_units
+from hybrid.tasks.feynman.units import load_units
 
 EQUATIONS = list(feynman_equations().values())
 

@@ -1,4 +1,4 @@
-"""Monte Carlo tree search over a :class:`tasks.envs.model.TransitionModel` (pure Python, no torch).
+"""Monte Carlo tree search over a :class:`hybrid.tasks.envs.model.TransitionModel` (pure Python, no torch).
 
 Written in the manner of google-deepmind/mctx: the tree is explicit flat arrays
 (:mod:`.tree`), selection rules are pure functions (:mod:`.selection`), the leaf evaluator
@@ -13,10 +13,10 @@ Example::
     tree = reuse_tree(result.tree, result.action)
 """
 
-from symbolic.planning.mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator, check_evaluation
-from symbolic.planning.mcts.reuse import reuse_tree
-from symbolic.planning.mcts.search import MCTSConfig, SearchResult, search
-from symbolic.planning.mcts.selection import (
+from hybrid.symbolic.planning.mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator, check_evaluation
+from hybrid.symbolic.planning.mcts.reuse import reuse_tree
+from hybrid.symbolic.planning.mcts.search import MCTSConfig, SearchResult, search
+from hybrid.symbolic.planning.mcts.selection import (
     completed_q,
     considered_visit_sequence,
     gumbel_interior_select,
@@ -24,7 +24,7 @@ from symbolic.planning.mcts.selection import (
     puct_select,
     uct_select,
 )
-from symbolic.planning.mcts.tree import Tree, edge_q_values, edge_visit_counts, new_tree, node_value
+from hybrid.symbolic.planning.mcts.tree import Tree, edge_q_values, edge_visit_counts, new_tree, node_value
 
 __all__ = [
     "Evaluator",

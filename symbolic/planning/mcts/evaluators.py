@@ -68,7 +68,7 @@ class UniformEvaluator:
 
 
 class RolloutEvaluator:
-    """Random rollouts through a :class:`tasks.envs.model.TransitionModel`.
+    """Random rollouts through a :class:`hybrid.tasks.envs.model.TransitionModel`.
 
     Each state's value is the (discounted) return of playing uniformly random legal actions
     until the episode ends (or ``max_steps`` moves), averaged over ``num_rollouts`` rollouts,

@@ -8,7 +8,7 @@ arrays hold only the kept subtree.
 
 from __future__ import annotations
 
-from symbolic.planning.mcts.tree import ROOT, UNEXPANDED, Tree
+from hybrid.symbolic.planning.mcts.tree import ROOT, UNEXPANDED, Tree
 
 
 def reuse_tree(tree: Tree, action: int) -> Tree | None:

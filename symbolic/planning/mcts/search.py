@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from symbolic.planning.mcts.evaluators import Evaluator, RolloutEvaluator, check_evaluation
-from symbolic.planning.mcts.selection import (
+from hybrid.symbolic.planning.mcts.evaluators import Evaluator, RolloutEvaluator, check_evaluation
+from hybrid.symbolic.planning.mcts.selection import (
     completed_q,
     considered_visit_sequence,
     gumbel_interior_select,
@@ -34,7 +33,7 @@ from symbolic.planning.mcts.selection import (
     softmax,
     uct_select,
 )
-from symbolic.planning.mcts.tree import ROOT, Tree, edge_q_values, edge_visit_counts, new_tree, node_value
+from hybrid.symbolic.planning.mcts.tree import ROOT, Tree, edge_q_values, edge_visit_counts, new_tree, node_value
 
 SELECTIONS = ("uct", "puct", "gumbel")
 
@@ -160,17 +159,17 @@ def search(
     """Run Monte Carlo tree search from ``state`` and return the root's statistics.
 
     Args:
-        model: a :class:`tasks.envs.model.TransitionModel` (``step``, ``legal_action_ids``,
+        model: a :class:`hybrid.tasks.envs.model.TransitionModel` (``step``, ``legal_action_ids``,
             ``current_player``, ``is_terminal``, ``num_actions``).
         state: the root state (not terminal).
         evaluate: ``evaluate(states: list) -> (priors [B, num_actions], values [B])``, values
             from the point of view of the player to move in each state (see
-            :mod:`~symbolic.planning.mcts.evaluators`).
+            :mod:`~hybrid.symbolic.planning.mcts.evaluators`).
         rng: a ``numpy.random.Generator`` (child order, Gumbel and Dirichlet noise); the
             search is deterministic given it and a deterministic evaluator.
         config: hyper-parameters (default :class:`MCTSConfig()`).
         tree: a tree whose root state equals ``state`` (from
-            :func:`~symbolic.planning.mcts.reuse.reuse_tree`) to continue; it is grown in place.
+            :func:`~hybrid.symbolic.planning.mcts.reuse.reuse_tree`) to continue; it is grown in place.
 
     Returns:
         A :class:`SearchResult`.

@@ -2,7 +2,7 @@
 
 Each rule is a pure function of one node's edge lists (visit counts, value sums, priors) and
 returns a *slot* (the index of an action among the node's legal actions, see
-:mod:`~symbolic.planning.mcts.tree`). Values are sums of returns from the point of view of the
+:mod:`~hybrid.symbolic.planning.mcts.tree`). Values are sums of returns from the point of view of the
 player choosing, so every rule maximises.
 
 - UCT (Kocsis & Szepesvari 2006): ``Q + c * sqrt(ln N / n)``, unvisited children first.

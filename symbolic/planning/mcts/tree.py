@@ -13,7 +13,7 @@ node ``n`` from the point of view of its own player to move.
 
 Plain Python lists, not numpy arrays: the selection loop looks at 2-9 children at a time,
 where a numpy call costs more than the arithmetic it would vectorise. ``search`` grows a tree
-in place and returns it; :func:`~symbolic.planning.mcts.reuse.reuse_tree` cuts out a subtree.
+in place and returns it; :func:`~hybrid.symbolic.planning.mcts.reuse.reuse_tree` cuts out a subtree.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def new_tree(model: Any, state: Any) -> Tree:
     """Return a one-node tree rooted at ``state`` (not yet evaluated).
 
     Args:
-        model: a :class:`tasks.envs.model.TransitionModel`.
+        model: a :class:`hybrid.tasks.envs.model.TransitionModel`.
         state: the root state; it must not be terminal.
 
     Returns:

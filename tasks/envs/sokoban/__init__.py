@@ -1,15 +1,15 @@
 """Sokoban: levels in the standard text format, Boxoban's level sets, a generator, the rules and the env.
 
-- :mod:`~tasks.envs.sokoban.level`: :class:`Level`, parse/format, level files, :func:`load_boxoban`;
-- :mod:`~tasks.envs.sokoban.model`: :class:`SokobanModel`, the pure rules planners search;
-- :mod:`~tasks.envs.sokoban.generator`: levels solvable by construction;
-- :mod:`~tasks.envs.sokoban.render`: RGB frames, one tile per cell, and their exact inverse;
-- :mod:`~tasks.envs.sokoban.env`: :class:`SokobanEnv`, registered as ``hybrid/Sokoban-v0``.
+- :mod:`~hybrid.tasks.envs.sokoban.level`: :class:`Level`, parse/format, level files, :func:`load_boxoban`;
+- :mod:`~hybrid.tasks.envs.sokoban.model`: :class:`SokobanModel`, the pure rules planners search;
+- :mod:`~hybrid.tasks.envs.sokoban.generator`: levels solvable by construction;
+- :mod:`~hybrid.tasks.envs.sokoban.render`: RGB frames, one tile per cell, and their exact inverse;
+- :mod:`~hybrid.tasks.envs.sokoban.env`: :class:`SokobanEnv`, registered as ``hybrid/Sokoban-v0``.
 """
 
-from tasks.envs.sokoban.env import SokobanEnv
-from tasks.envs.sokoban.generator import GeneratedLevel, generate, generate_level
-from tasks.envs.sokoban.level import (
+from hybrid.tasks.envs.sokoban.env import SokobanEnv
+from hybrid.tasks.envs.sokoban.generator import GeneratedLevel, generate, generate_level
+from hybrid.tasks.envs.sokoban.level import (
     BOARD_CHARS,
     Cell,
     Level,
@@ -22,7 +22,7 @@ from tasks.envs.sokoban.level import (
     parse_level,
     parse_levels,
 )
-from tasks.envs.sokoban.model import (
+from hybrid.tasks.envs.sokoban.model import (
     ACTIONS,
     BOX_OFF_REWARD,
     BOX_ON_REWARD,
@@ -34,7 +34,7 @@ from tasks.envs.sokoban.model import (
     SokobanState,
     level_from_grid,
 )
-from tasks.envs.sokoban.render import TILE_SIZE, read_frame, render_grid, tiles
+from hybrid.tasks.envs.sokoban.render import TILE_SIZE, read_frame, render_grid, tiles
 
 __all__ = [
     "ACTIONS",

@@ -10,7 +10,7 @@ One episode plays one level. Where the level comes from (exactly one source):
   construction, from the env's seeded rng.
 
 Observations: ``obs_type="rgb"`` (default) is the ``[rows*t, cols*t, 3]`` uint8 frame
-(:func:`~tasks.envs.sokoban.render.render_grid`, ``t = tile_size``);
+(:func:`~hybrid.tasks.envs.sokoban.render.render_grid`, ``t = tile_size``);
 ``obs_type="symbolic"`` is the ``[rows, cols]`` uint8 grid of cell classes. Levels of a
 file with different sizes are padded with walls (right and bottom) to the largest, so
 every observation has the same shape.
@@ -19,7 +19,7 @@ Actions: ``Discrete(4)``: up, down, left, right. An illegal action (into a wall,
 blocked push; ``info["action_mask"]`` / :meth:`SokobanEnv.action_masks` mark them) is a
 no-op: the state stays, the step counts and costs the step penalty (-0.1).
 
-Rewards are the model's (:mod:`tasks.envs.sokoban.model`): -0.1 per step, +1 per box
+Rewards are the model's (:mod:`hybrid.tasks.envs.sokoban.model`): -0.1 per step, +1 per box
 pushed onto a goal, -1 per box pushed off, +10 on solving. ``terminated`` when the model
 says the state is terminal (solved, or no legal action left); ``truncated`` after
 ``max_steps`` steps. ``info``: ``state`` (a :class:`SokobanState`), ``action_mask``,
@@ -34,11 +34,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-
-from tasks.envs.sokoban.generator import generate_level
-from tasks.envs.sokoban.level import Level, load_levels, parse_level
-from tasks.envs.sokoban.model import CELL_CLASSES, STEP_REWARD, SokobanModel, SokobanState
-from tasks.envs.sokoban.render import TILE_SIZE, render_grid
+from hybrid.tasks.envs.sokoban.generator import generate_level
+from hybrid.tasks.envs.sokoban.level import Level, load_levels, parse_level
+from hybrid.tasks.envs.sokoban.model import CELL_CLASSES, STEP_REWARD, SokobanModel, SokobanState
+from hybrid.tasks.envs.sokoban.render import TILE_SIZE, render_grid
 
 OBS_TYPES = ("rgb", "symbolic")
 
@@ -56,7 +55,7 @@ class SokobanEnv(gym.Env):
         obs_type: ``"rgb"`` or ``"symbolic"``.
         tile_size: pixels per cell in frames (>= 4).
         render_mode: None or ``"rgb_array"``.
-        generator_kwargs: extra keyword arguments of :func:`~tasks.envs.sokoban.generator.generate`.
+        generator_kwargs: extra keyword arguments of :func:`~hybrid.tasks.envs.sokoban.generator.generate`.
 
     Raises:
         ValueError: naming the argument, for any invalid combination or value (so a bad

@@ -25,9 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from tasks.envs.sokoban.level import Cell, Level
-from tasks.envs.sokoban.model import DELTAS
+from hybrid.tasks.envs.sokoban.level import Cell, Level
+from hybrid.tasks.envs.sokoban.model import DELTAS
 
 _MASKS = (
     ((0, 0, 0), (1, 1, 1), (0, 0, 0)),

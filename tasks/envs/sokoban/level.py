@@ -381,7 +381,7 @@ def _load_file(p: Path) -> list[Level]:
 
 def boxoban_path() -> Path:
     """The shipped Boxoban file: DeepMind's ``unfiltered/test/000.txt`` (1,000 levels, Apache-2.0)."""
-    return Path(str(resources.files("tasks.envs").joinpath("data", "boxoban", "unfiltered", "test", "000.txt")))
+    return Path(str(resources.files("hybrid.tasks.envs").joinpath("data", "boxoban", "unfiltered", "test", "000.txt")))
 
 
 def load_boxoban(path: str | os.PathLike | None = None) -> list[Level]:

@@ -1,4 +1,4 @@
-"""Sokoban's rules as a pure :class:`~tasks.envs.model.TransitionModel`.
+"""Sokoban's rules as a pure :class:`~hybrid.tasks.envs.model.TransitionModel`.
 
 A :class:`SokobanModel` holds what never changes in a level (walls and goals); a
 :class:`SokobanState` holds what moves (the player and the boxes). States are plain
@@ -29,9 +29,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-
-from tasks.envs.model import Transition
-from tasks.envs.sokoban.level import Cell, Level
+from hybrid.tasks.envs.model import Transition
+from hybrid.tasks.envs.sokoban.level import Cell, Level
 
 #: Action names by id.
 ACTIONS: tuple[str, ...] = ("up", "down", "left", "right")
@@ -65,7 +64,7 @@ class SokobanModel:
     """The rules of one Sokoban level (its walls and goals) as a pure transition model.
 
     Args:
-        level: the :class:`~tasks.envs.sokoban.level.Level`; its boxes and player give
+        level: the :class:`~hybrid.tasks.envs.sokoban.level.Level`; its boxes and player give
             :attr:`initial_state`.
 
     Attributes:
@@ -106,7 +105,7 @@ class SokobanModel:
     @classmethod
     def from_text(cls, text: str) -> SokobanModel:
         """Build the model of a level written in the standard text format (see :func:`parse_level`)."""
-        from tasks.envs.sokoban.level import parse_level
+        from hybrid.tasks.envs.sokoban.level import parse_level
 
         return cls(parse_level(text))
 

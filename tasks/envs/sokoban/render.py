@@ -1,6 +1,6 @@
 """Draw Sokoban grids as RGB frames, one square tile per cell, and read them back.
 
-Every cell class (:data:`~tasks.envs.sokoban.model.CELL_CLASSES`) has its own tile, with
+Every cell class (:data:`~hybrid.tasks.envs.sokoban.model.CELL_CLASSES`) has its own tile, with
 a distinct colour *and* shape so a small CNN can tell them apart at 8 px per cell:
 
 - wall: brick red-brown with darker mortar lines;
@@ -20,8 +20,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-
-from tasks.envs.sokoban.model import BOX, BOX_ON_GOAL, CELL_CLASSES, FLOOR, GOAL, PLAYER, PLAYER_ON_GOAL, WALL
+from hybrid.tasks.envs.sokoban.model import BOX, BOX_ON_GOAL, CELL_CLASSES, FLOOR, GOAL, PLAYER, PLAYER_ON_GOAL, WALL
 
 #: Default tile size in pixels (Boxoban's 80x80 frames for 10x10 levels).
 TILE_SIZE: int = 8
