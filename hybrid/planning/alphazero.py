@@ -23,13 +23,13 @@ Each iteration ends with a checkpoint (weights, replay buffer and a JSON of prog
 ``checkpoint_dir`` is given, from which a later call resumes.
 
 Run ``python -m hybrid.planning.alphazero --help`` to train on Connect Four and play the
-benchmark match.
+benchmark match (:mod:`hybrid.planning.alphazero_cli`). The agents and matches are in
+:mod:`hybrid.planning.matches`, self-play in :mod:`hybrid.planning.selfplay` and the lockstep
+batching in :mod:`hybrid.planning.lockstep`; their names are re-exported here.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import math
 import os
@@ -37,25 +37,30 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
-from hybrid.evaluate.stages import dumps_strict
 from hybrid.neural.planning.policy_value import PolicyValueNet, make_evaluator
+from hybrid.planning.lockstep import CachedEvaluator
+from hybrid.planning.matches import (  # the agents and matches; _is_int, _is_number: one check each
+    Agent,
+    AlphaZeroAgent,
+    RolloutMCTSAgent,
+    _is_int,
+    _is_number,
+    play_match,
+)
 from hybrid.planning.selfplay import (
-    CachedEvaluator,
     ReplayBuffer,
     Symmetry,
     board_symmetries,
+    check_two_player,
     game_targets,
     play_selfplay_games,
-    run_lockstep,
-    shared_batch,
 )
-from hybrid.symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, search
+from hybrid.symbolic.planning.mcts import MCTSConfig
 from hybrid.tasks.envs.grid_env import check_int
 
 __all__ = [
@@ -74,14 +79,6 @@ __all__ = [
 _STATE_FILE = "state.json"
 _NET_FILE = "net.pt"
 _BUFFER_FILE = "buffer.npz"
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 # ---------------------------------------------------------------------------- configuration
@@ -275,211 +272,6 @@ class AlphaZeroResult:
     symmetries: list[str] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------------------- agents and matches
-
-
-class Agent(Protocol):
-    """Something that plays: ``act(state, rng) -> action`` (a legal action of ``state``)."""
-
-    def act(self, state: Any, rng: np.random.Generator) -> int:
-        """Return the action to play in ``state``."""
-        ...
-
-
-def _check_model(model: Any) -> None:
-    for attr in ("num_actions", "step", "legal_action_ids", "is_terminal", "current_player"):
-        if not hasattr(model, attr):
-            raise ValueError(f"model must be a TransitionModel; it lacks {attr!r}")
-    if int(getattr(model, "num_players", 0)) != 2:
-        raise ValueError(f"model must be a two-player TransitionModel, got num_players={model.num_players!r}")
-
-
-class AlphaZeroAgent:
-    """Play with a search guided by a policy/value net (no noise, most visited move).
-
-    Args:
-        net: the :class:`PolicyValueNet`.
-        model: the two-player :class:`~hybrid.tasks.envs.model.TransitionModel` (with ``encode``).
-        num_simulations: simulations per move (>= 0; 0 plays the net's most probable legal move).
-        selection: ``"puct"`` or ``"gumbel"`` (Gumbel noise off: deterministic sequential halving).
-        c_init, c_base: PUCT's constants.
-        leaf_batch: leaves evaluated together with virtual loss in one search (>= 1).
-
-    Inside :func:`~hybrid.planning.selfplay.run_lockstep` (``play_match(parallel_games>1)``)
-    its net calls are batched with the other games'. The net must not be trained while the
-    agent plays.
-    """
-
-    def __init__(
-        self,
-        net: PolicyValueNet,
-        model: Any,
-        num_simulations: int = 100,
-        selection: str = "puct",
-        c_init: float = 1.25,
-        c_base: float = 19652.0,
-        leaf_batch: int = 1,
-    ) -> None:
-        if not isinstance(net, PolicyValueNet):
-            raise ValueError(f"net must be a PolicyValueNet, got {type(net).__name__}")
-        _check_model(model)
-        self.num_simulations = check_int("num_simulations", num_simulations, 0)
-        if selection not in ("puct", "gumbel"):
-            raise ValueError(f"selection must be 'puct' or 'gumbel', got {selection!r}")
-        self.net = net
-        self.model = model
-        self._evaluate = make_evaluator(net, model)
-        self._batched = shared_batch(self._evaluate)
-        self.config = MCTSConfig(
-            num_simulations=max(1, self.num_simulations),
-            selection=selection,
-            batch_size=check_int("leaf_batch", leaf_batch, 1),
-            c_init=float(c_init),
-            c_base=float(c_base),
-            gumbel_scale=0.0,
-        )
-
-    def __repr__(self) -> str:
-        return f"AlphaZeroAgent(num_simulations={self.num_simulations}, selection={self.config.selection!r})"
-
-    def act(self, state: Any, rng: np.random.Generator) -> int:
-        """Return the action to play in ``state`` (not terminal), searching with ``rng`` for tie order."""
-        if self.num_simulations == 0:
-            priors, _ = self._batched([state])
-            legal = list(self.model.legal_action_ids(state))
-            if not legal:
-                raise ValueError("state: no legal action (is the game over?)")
-            return int(max(legal, key=lambda a: priors[0][a]))
-        return search(self.model, state, self._batched, rng, self.config).action
-
-
-class RolloutMCTSAgent:
-    """The reference bot: plain UCT MCTS with one uniformly random rollout per leaf.
-
-    Args:
-        model: the two-player :class:`~hybrid.tasks.envs.model.TransitionModel`.
-        num_simulations: simulations per move (>= 1).
-        uct_c: UCT's exploration constant (2.0, as OpenSpiel's example).
-    """
-
-    def __init__(self, model: Any, num_simulations: int = 100, uct_c: float = 2.0) -> None:
-        _check_model(model)
-        self.model = model
-        self.num_simulations = check_int("num_simulations", num_simulations, 1)
-        if not _is_number(uct_c) or not uct_c > 0:
-            raise ValueError(f"uct_c must be a number > 0, got {uct_c!r}")
-        self.config = MCTSConfig(num_simulations=self.num_simulations, selection="uct", uct_c=float(uct_c))
-
-    def __repr__(self) -> str:
-        return f"RolloutMCTSAgent(num_simulations={self.num_simulations})"
-
-    def act(self, state: Any, rng: np.random.Generator) -> int:
-        """Return the most visited root action of a UCT search from ``state`` (rollouts drawn from ``rng``)."""
-        return search(self.model, state, RolloutEvaluator(self.model, rng), rng, self.config).action
-
-
-def _play_game(model: Any, first: Agent, second: Agent, start: Any, rng: np.random.Generator, max_moves: int | None):
-    """Play one game; return ``(return of first, return of second, moves)``."""
-    state = start
-    first_player = int(model.current_player(start))
-    returns = {0: 0.0, 1: 0.0}
-    moves = 0
-    while not model.is_terminal(state) and (max_moves is None or moves < max_moves):
-        mover = int(model.current_player(state))
-        agent = first if mover == first_player else second
-        action = int(agent.act(state, rng))
-        state, reward, _ = model.step(state, action)
-        returns[mover] += reward
-        returns[1 - mover] -= reward
-        moves += 1
-    return returns[first_player], returns[1 - first_player], moves
-
-
-def play_match(
-    agent_a: Agent,
-    agent_b: Agent,
-    model: Any,
-    games: int,
-    seed: int = 0,
-    parallel_games: int = 1,
-    initial_state: Any = None,
-    max_moves: int | None = None,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Play ``games`` games between two agents, alternating who moves first, and count them for ``agent_a``.
-
-    Game ``g`` starts from ``initial_state`` with ``agent_a`` moving first when ``g`` is even
-    and second when it is odd; both agents draw from ``numpy.random.default_rng([seed, g])``.
-
-    Args:
-        agent_a, agent_b: objects with ``act(state, rng) -> action``.
-        model: the two-player :class:`~hybrid.tasks.envs.model.TransitionModel`.
-        games: games to play (>= 1).
-        seed: an int.
-        parallel_games: games run in lockstep (>= 1): an :class:`AlphaZeroAgent`'s net calls
-            are then batched across games (same results for a given value).
-        initial_state: where games start (default ``model.initial_state()``).
-        max_moves: cut a game after this many moves as a draw (None: no limit).
-        progress: show a tqdm bar (sequential play only).
-
-    Returns:
-        ``{"wins", "draws", "losses"}`` for ``agent_a``; ``"score"`` = (wins + draws / 2) / games;
-        ``"games"``; ``"as_first"`` and ``"as_second"``: ``[wins, draws, losses]`` of ``agent_a``
-        when it moved first / second; ``"mean_length"``: mean moves per game.
-
-    Raises:
-        ValueError: a bad argument, naming it.
-    """
-    for name, agent in (("agent_a", agent_a), ("agent_b", agent_b)):
-        if not callable(getattr(agent, "act", None)):
-            raise ValueError(f"{name} must have a method act(state, rng) -> action, got {type(agent).__name__}")
-    _check_model(model)
-    games = check_int("games", games, 1)
-    parallel_games = check_int("parallel_games", parallel_games, 1)
-    if not _is_int(seed):
-        raise ValueError(f"seed must be an int, got {seed!r}")
-    if max_moves is not None:
-        max_moves = check_int("max_moves", max_moves, 1)
-    start = model.initial_state() if initial_state is None else initial_state
-    if model.is_terminal(start):
-        raise ValueError("initial_state is terminal")
-
-    def job(g: int) -> Callable[[], tuple[float, bool, int]]:
-        def run() -> tuple[float, bool, int]:
-            rng = np.random.default_rng([int(seed), g])
-            a_first = g % 2 == 0
-            r_first, r_second, moves = _play_game(
-                model, agent_a if a_first else agent_b, agent_b if a_first else agent_a, start, rng, max_moves
-            )
-            return (r_first if a_first else r_second), a_first, moves
-
-        return run
-
-    jobs = [job(g) for g in range(games)]
-    if parallel_games == 1 and progress:
-        outcomes = [j() for j in tqdm(jobs, desc="match", unit="game")]
-    else:
-        outcomes = run_lockstep(jobs, parallel=parallel_games)
-    as_first = [0, 0, 0]
-    as_second = [0, 0, 0]
-    total_moves = 0
-    for ret, a_first, moves in outcomes:
-        k = 0 if ret > 0 else 1 if ret == 0 else 2
-        (as_first if a_first else as_second)[k] += 1
-        total_moves += moves
-    wins, draws, losses = (as_first[i] + as_second[i] for i in range(3))
-    return {
-        "wins": wins,
-        "draws": draws,
-        "losses": losses,
-        "score": (wins + 0.5 * draws) / games,
-        "games": games,
-        "as_first": as_first,
-        "as_second": as_second,
-        "mean_length": total_moves / games,
-    }
-
-
 # ---------------------------------------------------------------------------- training
 
 
@@ -600,7 +392,7 @@ def train_alphazero(
     config = AlphaZeroConfig() if config is None else config
     if not isinstance(config, AlphaZeroConfig):
         raise ValueError(f"config must be an AlphaZeroConfig, got {type(config).__name__}")
-    _check_model(model)
+    check_two_player(model)
     if max_seconds is None and max_iterations is None:
         raise ValueError("max_seconds or max_iterations must be given (both are None)")
     if max_seconds is not None and (not _is_number(max_seconds) or not max_seconds > 0):
@@ -782,95 +574,11 @@ def train_alphazero(
 # ---------------------------------------------------------------------------- command line
 
 
-def _game(name: str) -> Any:
-    if name == "connect_four":
-        from hybrid.tasks.envs.connect_four import ConnectFourModel
-
-        return ConnectFourModel()
-    if name == "tic_tac_toe":
-        from hybrid.tasks.envs.tic_tac_toe import TicTacToeModel
-
-        return TicTacToeModel()
-    raise ValueError(f"game must be 'connect_four' or 'tic_tac_toe', got {name!r}")
-
-
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Train (resumably) and play the benchmark match; print and return a JSON summary.
+    """Train (resumably) and play the benchmark match: :func:`hybrid.planning.alphazero_cli.main`."""
+    from hybrid.planning.alphazero_cli import main as cli_main
 
-    Example (the issue's benchmark: 30 minutes on one CPU core, then 100 games at 100 simulations)::
-
-        OMP_NUM_THREADS=1 python -m hybrid.planning.alphazero --seconds 1800 --checkpoint-dir /tmp/az_c4 \\
-            --match-games 100 --match-simulations 100
-    """
-    defaults = AlphaZeroConfig()
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--game", default="connect_four", choices=["connect_four", "tic_tac_toe"])
-    p.add_argument("--seconds", type=float, default=1800.0, help="training budget (0: only play the match)")
-    p.add_argument("--checkpoint-dir", default=None, help="save / resume here (net.pt, buffer.npz, state.json)")
-    p.add_argument("--match-games", type=int, default=100)
-    p.add_argument("--match-simulations", type=int, default=100)
-    p.add_argument("--match-parallel", type=int, default=50)
-    p.add_argument("--match-seed", type=int, default=12345)
-    p.add_argument("--threads", type=int, default=1, help="torch threads")
-    p.add_argument("--json", default=None, help="also write the summary here")
-    p.add_argument("--no-progress", action="store_true")
-    for f in dataclasses.fields(AlphaZeroConfig):
-        if f.name in ("device",) or isinstance(getattr(defaults, f.name), bool):
-            continue
-        kind = type(getattr(defaults, f.name))
-        if getattr(defaults, f.name) is None:
-            kind = int if f.name in ("max_moves", "eval_simulations") else float
-        p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=getattr(defaults, f.name))
-    p.add_argument("--no-reuse-tree", action="store_true")
-    p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--device", default="cpu")
-    args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(AlphaZeroConfig) if hasattr(args, f.name)}
-    values["reuse_tree"] = not args.no_reuse_tree
-    values["augment"] = not args.no_augment
-    config = AlphaZeroConfig(**values)
-    model = _game(args.game)
-    summary: dict[str, Any] = {"game": args.game, "config": asdict(config), "torch_threads": args.threads}
-    if args.seconds > 0:
-        result = train_alphazero(
-            model,
-            config,
-            max_seconds=args.seconds,
-            progress=not args.no_progress,
-            checkpoint_dir=args.checkpoint_dir,
-            log=tqdm.write,
-        )
-        net = result.net
-        summary.update(
-            iterations=len(result.history),
-            games=result.games,
-            positions=result.positions,
-            train_seconds=result.seconds,
-            symmetries=result.symmetries,
-            evals=[{"iteration": h.iteration, "seconds": h.seconds, **h.eval} for h in result.history if h.eval],
-        )
-    elif args.checkpoint_dir:
-        net, state = load_checkpoint(args.checkpoint_dir)
-        summary.update(games=state["games"], positions=state["positions"], train_seconds=state["seconds"])
-    else:
-        raise SystemExit("--seconds 0 needs --checkpoint-dir to load a trained net from")
-    if args.match_games > 0:
-        t = time.perf_counter()
-        match = play_match(
-            AlphaZeroAgent(net, model, args.match_simulations, selection=config.selection),
-            RolloutMCTSAgent(model, args.match_simulations),
-            model,
-            args.match_games,
-            seed=args.match_seed,
-            parallel_games=args.match_parallel,
-        )
-        summary["match"] = {**match, "simulations": args.match_simulations, "seconds": time.perf_counter() - t}
-    text = dumps_strict(summary, indent=1)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text)
-    return summary
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

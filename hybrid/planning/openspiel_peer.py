@@ -21,7 +21,7 @@ import argparse
 import os
 import statistics
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from hybrid.planning.envs import PLANNING_ENVS
 from hybrid.symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, reuse_tree, search
-from hybrid.tasks.envs.connect_four import ConnectFourModel
-from hybrid.tasks.envs.tic_tac_toe import TicTacToeModel
 
-GAMES: dict[str, type] = {"tic_tac_toe": TicTacToeModel, "connect_four": ConnectFourModel}
-"""OpenSpiel game name -> our :class:`~hybrid.tasks.envs.model.TransitionModel` class."""
+GAMES: dict[str, Callable[[], Any]] = {row.game: row.model for row in PLANNING_ENVS if row.game is not None}
+"""OpenSpiel game name -> a zero-argument factory of our :class:`~hybrid.tasks.envs.model.TransitionModel`
+(the two-player rows of :data:`hybrid.planning.envs.PLANNING_ENVS`)."""
 
 DEFAULT_POSITIONS: dict[str, tuple[tuple[int, ...], ...]] = {
     "tic_tac_toe": ((), (4, 0)),

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.neural.planning.perception import GridPerception, collect_labelled_frames, grid_accuracy
+from hybrid.planning.envs import planning_env
 
 __all__ = [
     "CACHE_VERSION",
@@ -47,11 +48,9 @@ __all__ = [
 #: Bumped when the way frames are drawn or the cache file is laid out changes (old files are then ignored).
 CACHE_VERSION = 1
 
-#: The generated levels Sokoban perception trains on (Boxoban's shape: 10 x 10, 4 boxes).
-SOKOBAN_TRAINING_KWARGS: dict[str, Any] = {"dim": (10, 10), "num_boxes": 4}
-
-#: The env ids perception can be trained for.
-_ENVS = ("hybrid/SlidingPuzzle-v0", "hybrid/LightsOut-v0", "hybrid/Sokoban-v0")
+#: The generated levels Sokoban perception trains on (Boxoban's shape: 10 x 10, 4 boxes; its row's
+#: ``training_kwargs`` in :data:`hybrid.planning.envs.PLANNING_ENVS`).
+SOKOBAN_TRAINING_KWARGS: dict[str, Any] = dict(planning_env("hybrid/Sokoban-v0").training_kwargs)
 
 
 def default_cache_dir() -> Path:
@@ -62,23 +61,8 @@ def default_cache_dir() -> Path:
 
 
 def _grid_spec(env_id: str, env_kwargs: dict[str, Any]) -> tuple[int, int, int]:
-    """``(rows, cols, num_classes)`` of an env's grids."""
-    if env_id == "hybrid/SlidingPuzzle-v0":
-        from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
-
-        m = SlidingPuzzleModel(env_kwargs.get("size", 3))
-        return m.rows, m.cols, m.num_classes
-    if env_id == "hybrid/LightsOut-v0":
-        from hybrid.tasks.envs.lights_out import LightsOutModel
-
-        m = LightsOutModel(env_kwargs.get("size", 5))
-        return m.rows, m.cols, m.num_classes
-    if env_id == "hybrid/Sokoban-v0":
-        from hybrid.tasks.envs.sokoban import CELL_CLASSES
-
-        rows, cols = env_kwargs.get("dim", (10, 10))
-        return int(rows), int(cols), len(CELL_CLASSES)
-    raise ValueError(f"env_id must be one of {_ENVS}, got {env_id!r}")
+    """``(rows, cols, num_classes)`` of an env's grids (its row's ``grid_spec``)."""
+    return planning_env(env_id, need="grid_spec").grid_spec(env_kwargs)
 
 
 def _jsonable(value: Any) -> Any:
@@ -156,21 +140,19 @@ def _perception_kwargs(perception_kwargs: dict[str, Any] | None) -> dict[str, An
 
 
 def _training_env_kwargs(env_id: str, env_kwargs: dict[str, Any] | None) -> dict[str, Any]:
-    """The env's keyword arguments for drawing training frames (Sokoban: generated levels only)."""
-    if env_id not in _ENVS:
-        raise ValueError(f"env_id must be one of {_ENVS}, got {env_id!r}")
+    """The env's keyword arguments for drawing training frames (its row's defaults; Sokoban: generated levels only)."""
+    row = planning_env(env_id, need="grid_spec")
     if env_kwargs is not None and not isinstance(env_kwargs, dict):
         raise ValueError(f"env_kwargs must be a dict or None, got {type(env_kwargs).__name__}")
     kwargs = dict(env_kwargs or {})
     if "obs_type" in kwargs and kwargs["obs_type"] != "rgb":
         raise ValueError(f"env_kwargs: obs_type must be 'rgb', got {kwargs['obs_type']!r}")
-    if env_id == "hybrid/Sokoban-v0":
-        for banned in ("level", "level_file", "level_index"):
-            if banned in kwargs:
-                raise ValueError(
-                    f"env_kwargs may not set {banned!r}: Sokoban perception trains on generated levels only"
-                )
-        kwargs = {**SOKOBAN_TRAINING_KWARGS, **kwargs}
+    for banned in row.training_refuses:
+        if banned in kwargs:
+            raise ValueError(f"env_kwargs may not set {banned!r}: perception trains on generated levels only")
+    if row.training_kwargs:
+        kwargs = {**dict(row.training_kwargs), **kwargs}
+    if "dim" in kwargs:
         kwargs["dim"] = tuple(int(v) for v in kwargs["dim"])
     return kwargs
 
@@ -190,7 +172,8 @@ def train_perception(
     """Return a perception for an env's frames, trained on ``n_frames`` labelled frames (or loaded from the cache).
 
     Args:
-        env_id: ``"hybrid/SlidingPuzzle-v0"``, ``"hybrid/LightsOut-v0"`` or ``"hybrid/Sokoban-v0"``.
+        env_id: ``"hybrid/SlidingPuzzle-v0"``, ``"hybrid/LightsOut-v0"`` or ``"hybrid/Sokoban-v0"`` (a row
+            of :data:`hybrid.planning.envs.PLANNING_ENVS` with a ``grid_spec``).
         n_frames: labelled frames to draw and train on (the environment interactions the
             hybrid spends on learning).
         seed: seeds the frames drawn and the net's initialisation and minibatches.
@@ -330,7 +313,7 @@ def frames_of_states(
     """Draw grids of cell classes as the env draws them (the frames the agent sees).
 
     Args:
-        env_id: one of the three puzzle env ids.
+        env_id: a puzzle env id (a row of :data:`hybrid.planning.envs.PLANNING_ENVS` that draws grids).
         grids: ``[rows, cols]`` int grids (``model.to_grid(state)``).
         env_kwargs: the env's drawing arguments (``cell_px``; Sokoban ``tile_size``).
 
@@ -340,22 +323,4 @@ def frames_of_states(
     Raises:
         ValueError: naming ``env_id``.
     """
-    kwargs = dict(env_kwargs or {})
-    if env_id == "hybrid/Sokoban-v0":
-        from hybrid.tasks.envs.sokoban import TILE_SIZE, render_grid
-
-        tile = kwargs.get("tile_size", TILE_SIZE)
-        return [render_grid(g, tile) for g in grids]
-    from hybrid.tasks.envs.drawing import frame_from_grid
-
-    if env_id == "hybrid/SlidingPuzzle-v0":
-        from hybrid.tasks.envs.sliding_puzzle import sliding_puzzle_tiles
-
-        tiles = sliding_puzzle_tiles(kwargs.get("size", 3), kwargs.get("cell_px", 32))
-    elif env_id == "hybrid/LightsOut-v0":
-        from hybrid.tasks.envs.lights_out import lights_out_tiles
-
-        tiles = lights_out_tiles(kwargs.get("cell_px", 16))
-    else:
-        raise ValueError(f"env_id must be one of {_ENVS}, got {env_id!r}")
-    return [frame_from_grid(np.asarray(g, dtype=np.int64), tiles) for g in grids]
+    return planning_env(env_id, need="draw").draw(list(grids), dict(env_kwargs or {}))

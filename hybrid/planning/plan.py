@@ -45,13 +45,14 @@ import numpy as np
 
 from hybrid.evaluate.stages import dumps_strict
 from hybrid.planning.agents import make_agent
+from hybrid.planning.envs import planning_env, planning_env_ids
 from hybrid.planning.perceive import SOKOBAN_TRAINING_KWARGS, perception_key, read_grid, train_perception
 from hybrid.tasks.envs.sokoban import TILE_SIZE, Level, SokobanModel, load_levels, render_grid
 
 __all__ = ["PLAN_ENVS", "lurd", "machine_info", "plan_levels", "solve_levels", "summarise_records"]
 
-#: The env ids ``hybrid plan`` supports.
-PLAN_ENVS: tuple[str, ...] = ("hybrid/Sokoban-v0",)
+#: The env ids ``hybrid plan`` supports: the rows of :data:`hybrid.planning.envs.PLANNING_ENVS` with ``level_files``.
+PLAN_ENVS: tuple[str, ...] = planning_env_ids("level_files")
 #: Bumped when a result line's meaning changes (old files are then started over).
 RESULTS_VERSION = 1
 
@@ -345,10 +346,10 @@ def plan_levels(
             ``out`` or ``seed``.
     """
     t_start = time.perf_counter()
-    if env_id not in PLAN_ENVS:
-        raise ValueError(
-            f"env_id must be one of {PLAN_ENVS} (hybrid plan reads Sokoban level files), got {env_id!r}"
-        )
+    try:
+        planning_env(env_id, need="level_files")
+    except ValueError as err:
+        raise ValueError(f"{err} (hybrid plan reads Sokoban level files)") from None
     if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)) or not time_limit_s > 0:
         raise ValueError(f"time_limit_s must be a number > 0, got {time_limit_s!r}")
     if isinstance(perception_frames, bool) or not isinstance(perception_frames, int) or perception_frames < 1:

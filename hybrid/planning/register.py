@@ -10,6 +10,7 @@ Methods: ``perceive-plan`` (hybrid: perception net -> exact search), ``ppo`` and
 from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
+from hybrid.planning.envs import PLANNING_ENVS
 from hybrid.planning.task import DeepRLPolicy, PerceiveAndSearch, PlanningTask
 
 
@@ -32,13 +33,9 @@ def _deep(algo: str):
     return factory
 
 
-#: name -> (what the task is, quick sizes); every task's x axis is the same.
-_TASKS = {
-    "8-puzzle": ("the 8-puzzle from pixels, 7 and 14 moves from the goal (Latplan)", (50, 500)),
-    "lights-out": ("5x5 Lights Out from pixels, random solvable patterns", (20, 200)),
-    "sokoban": ("Sokoban from pixels on Boxoban unfiltered test levels (learning on generated 10x10, 4-box levels)",
-                (50, 500)),
-}
+#: name -> (what the task is, quick sizes), from the rows of hybrid.planning.envs.PLANNING_ENVS that name a task;
+#: every task's x axis is the same.
+_TASKS = {row.task: (row.task_about, row.task_quick_sizes) for row in PLANNING_ENVS if row.task is not None}
 PLANNING_TASKS = tuple(_TASKS)
 
 for _name, (_what, _sizes) in _TASKS.items():

@@ -34,6 +34,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from hybrid.evaluate.protocols import MetricSpec
+from hybrid.planning.envs import PLANNING_ENVS, task_env
 from hybrid.tasks.envs.grid_env import episode_succeeded
 
 
@@ -178,11 +179,10 @@ class PlanningTask:
                    0.0),
     )
 
-    #: name -> (env id, default max steps, default size)
+    #: name -> (env id, default max steps, default size): the rows of
+    #: :data:`hybrid.planning.envs.PLANNING_ENVS` that name a task.
     ENVS: dict[str, tuple[str, int, int | None]] = {
-        "8-puzzle": ("hybrid/SlidingPuzzle-v0", 200, 3),
-        "lights-out": ("hybrid/LightsOut-v0", 100, 5),
-        "sokoban": ("hybrid/Sokoban-v0", 300, None),
+        row.task: (row.id, int(row.task_max_steps), row.task_size) for row in PLANNING_ENVS if row.task is not None
     }
 
     def __init__(self, name: str = "sokoban", n_test: int = 50, max_steps: int | None = None,
@@ -194,9 +194,9 @@ class PlanningTask:
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
             raise ValueError(f"max_steps must be None or an int >= 1, got {max_steps!r}")
         env_id, default_steps, default_size = self.ENVS[name]
-        if size is not None and (name == "sokoban" or isinstance(size, bool) or not isinstance(size, int)
-                                 or size < 2):
-            raise ValueError(f"size must be None{' (Sokoban levels are 10 x 10)' if name == 'sokoban' else ''} "
+        sized = default_size is not None  # False: the levels set the board (Sokoban)
+        if size is not None and (not sized or isinstance(size, bool) or not isinstance(size, int) or size < 2):
+            raise ValueError(f"size must be None{'' if sized else ' (Sokoban levels are 10 x 10)'} "
                              f"or an int >= 2, got {size!r}")
         self.name = name
         self.env_id = env_id
@@ -210,17 +210,14 @@ class PlanningTask:
 
     def train_env_kwargs(self) -> dict[str, Any]:
         """``gymnasium.make`` keyword arguments of the env methods learn on (generated instances)."""
-        if self.name == "sokoban":
-            return {"dim": (10, 10), "num_boxes": 4}
+        row = task_env(self.name)
+        if row.training_kwargs:
+            return dict(row.training_kwargs)
         return {"size": self.size}
 
     def test_env_kwargs(self) -> dict[str, Any]:
-        """``gymnasium.make`` keyword arguments of the test env."""
-        if self.name == "sokoban":
-            from hybrid.tasks.envs.sokoban import boxoban_path
-
-            return {"level_file": str(boxoban_path()), "max_steps": self.max_steps}
-        return {"size": self.size}
+        """``gymnasium.make`` keyword arguments of the test env (its row's ``test_kwargs``)."""
+        return task_env(self.name).test_kwargs(self.size, self.max_steps)
 
     def train_set(self, n: int, seed: int) -> PlanningTrainSpec:
         """The learning budget: ``n`` labelled frames (hybrid) or env steps (deep) on generated instances."""
@@ -232,21 +229,7 @@ class PlanningTask:
         """``n_test`` test episodes for ``seed`` (reset seeds and options; see the module docstring)."""
         rng = np.random.default_rng([int(seed), 7001])
         seeds = [int(s) for s in rng.integers(2**31 - 1, size=self.n_test)]
-        if self.name == "8-puzzle":
-            scrambles = [7 if k % 2 == 0 else 14 for k in range(self.n_test)]
-            episodes = tuple({"seed": s, "options": {"scramble": m}} for s, m in zip(seeds, scrambles, strict=True))
-            labels = tuple(f"{m} moves" for m in scrambles)
-        elif self.name == "lights-out":
-            episodes = tuple({"seed": s, "options": None} for s in seeds)
-            labels = ()
-        else:
-            from hybrid.tasks.envs.sokoban import load_boxoban
-
-            total = len(load_boxoban())
-            picks = rng.choice(total, size=min(self.n_test, total), replace=False)
-            episodes = tuple({"seed": s, "options": {"level_index": int(i)}} for s, i in zip(seeds, picks,
-                                                                                                strict=False))
-            labels = tuple(f"boxoban {int(i)}" for i in picks)
+        episodes, labels = task_env(self.name).test_episodes(rng, seeds)
         return PlanningTestSet(self.env_id, self.test_env_kwargs(), episodes, self.max_steps, labels)
 
     #: decisions per inference call when latency is timed: an agent acts on one frame at a time.
@@ -323,13 +306,14 @@ class PerceiveAndSearch:
     def fit(self, train: PlanningTrainSpec) -> PerceiveAndSearch:
         """Draw ``train.n`` labelled frames, train the perception net, build the agent; returns self."""
         from hybrid.planning.agents import make_agent
+        from hybrid.planning.envs import planning_env
         from hybrid.planning.perceive import read_grid, train_perception
 
         self.perception_ = train_perception(
             train.env_id, int(train.n), seed=int(train.seed), env_kwargs=train.env_kwargs,
             device=self.device, progress=self.progress, perception_kwargs=self.perception, use_cache=False,
         )
-        reader = read_grid if train.env_id == "hybrid/Sokoban-v0" else None
+        reader = read_grid if planning_env(train.env_id).any_size_frames else None
         self.agent_ = make_agent(train.env_id, self.perception_, train.env_kwargs, time_limit_s=self.time_limit_s,
                                  grid_reader=reader)
         self.interactions_ = int(train.n)

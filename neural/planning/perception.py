@@ -31,7 +31,9 @@ this module stays free of any reasoner.
 
 :func:`collect_labelled_frames` draws labelled frames from an env of :mod:`hybrid.tasks.envs`
 (random legal actions; the label of each frame is ``model.to_grid(info["state"])``).
-:func:`grid_accuracy` scores predicted grids (cells right, states entirely right).
+:func:`grid_accuracy` scores predicted grids (cells right, states entirely right). Both
+live, with the frame checks and the cutting of frames into cells, in
+:mod:`hybrid.neural.planning.frames` (numpy only), and are re-exported here.
 """
 
 from __future__ import annotations
@@ -47,79 +49,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from hybrid.neural.device import torch_device
+from hybrid.neural.planning.frames import (
+    _is_int,
+    _is_number,
+    cell_crops,
+    check_frames,
+    check_grids,
+    collect_labelled_frames,
+    grid_accuracy,
+    unique_rows,
+)
 from torch import nn
 
 __all__ = ["CellNet", "GridPerception", "collect_labelled_frames", "grid_accuracy"]
 
 #: Cell presentations of a fit when ``epochs`` is ``None`` (~400 steps of 128 cells, whatever the number of cells).
 DEFAULT_PRESENTATIONS = 50_000
-
-
-# ============================================================================ input checks
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v))
-
-
-def _check_frames(frames: Any, rows: int, cols: int, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """``frames`` as a ``(N, H, W, 3)`` uint8 array whose sides split into the grid's cells."""
-    if not isinstance(frames, np.ndarray):
-        raise ValueError(f"frames must be a numpy array (N, H, W, 3) of uint8, got {type(frames).__name__}")
-    if frames.dtype != np.uint8:
-        raise ValueError(f"frames must have dtype uint8 (RGB 0..255), got {frames.dtype}")
-    if frames.ndim != 4 or frames.shape[3] != 3:
-        raise ValueError(f"frames must have shape (N, H, W, 3), got {frames.shape}")
-    if frames.shape[0] == 0:
-        raise ValueError("frames must hold at least one frame")
-    h, w = frames.shape[1:3]
-    if h % rows or w % cols:
-        raise ValueError(
-            f"frames of {h}x{w} pixels do not split into a {rows}x{cols} grid of equal cells "
-            f"(H must be a multiple of rows={rows} and W of cols={cols})"
-        )
-    if shape is not None and (h, w) != tuple(shape):
-        raise ValueError(f"frames must be {shape[0]}x{shape[1]} pixels as in training, got {h}x{w}")
-    return frames
-
-
-def _check_grids(grids: Any, n: int, rows: int, cols: int, num_classes: int) -> np.ndarray:
-    """``grids`` as a ``(n, rows, cols)`` int64 array of classes in ``[0, num_classes)``."""
-    if not isinstance(grids, np.ndarray):
-        grids = np.asarray(grids)
-    if grids.dtype.kind not in "iu":
-        raise ValueError(f"grids must hold integer cell classes, got dtype {grids.dtype}")
-    if grids.shape != (n, rows, cols):
-        raise ValueError(f"grids must have shape ({n}, {rows}, {cols}) (one grid per frame), got {grids.shape}")
-    lo, hi = int(grids.min()), int(grids.max())
-    if lo < 0 or hi >= num_classes:
-        raise ValueError(f"grids must hold classes in [0, {num_classes}), got values in [{lo}, {hi}]")
-    return grids.astype(np.int64)
-
-
-def grid_accuracy(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """Score predicted cell grids against the true ones.
-
-    Args:
-        predicted, truth: int arrays of the same shape ``(N, rows, cols)`` (or one grid ``(rows, cols)``).
-
-    Returns:
-        ``{"cell_accuracy": cells right / cells, "state_accuracy": grids entirely right / grids}``.
-
-    Raises:
-        ValueError: shapes that differ or are not grids.
-    """
-    p, t = np.asarray(predicted), np.asarray(truth)
-    if p.shape != t.shape or p.ndim not in (2, 3) or p.size == 0:
-        raise ValueError(f"predicted and truth must be grids of the same shape, got {p.shape} and {t.shape}")
-    if p.ndim == 2:
-        p, t = p[None], t[None]
-    same = p == t
-    return {"cell_accuracy": float(same.mean()), "state_accuracy": float(same.all(axis=(1, 2)).mean())}
 
 
 # ============================================================================ the network
@@ -174,21 +119,6 @@ def _learning_rate(peak: float, done: float) -> float:
     if done < 0.1:
         return peak * (0.04 + 0.96 * done / 0.1)
     return peak * (0.001 + 0.999 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, (done - 0.1) / 0.9))))
-
-
-def _crops(frames: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Cut uint8 frames ``(N, H, W, 3)`` into their cells: uint8 ``(N * rows * cols, h, w, 3)``, row-major per frame."""
-    n, h, w, _ = frames.shape
-    ch, cw = h // rows, w // cols
-    return frames.reshape(n, rows, ch, cols, cw, 3).transpose(0, 1, 3, 2, 4, 5).reshape(n * rows * cols, ch, cw, 3)
-
-
-def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``np.unique`` of the rows of a 2-D uint8 array, by their bytes: (first index of each, inverse, counts)."""
-    rows = np.ascontiguousarray(rows)
-    keys = rows.view(np.dtype((np.void, rows.shape[1]))).reshape(-1)
-    _, first, inverse, counts = np.unique(keys, return_index=True, return_inverse=True, return_counts=True)
-    return first, inverse.reshape(-1), counts
 
 
 def _to_input(crops: np.ndarray, size: tuple[int, int] | None, device: torch.device) -> torch.Tensor:
@@ -337,8 +267,8 @@ class GridPerception:
         self._check_params()
         dev = torch_device(self.device)
         rows, cols, k = int(self.rows), int(self.cols), int(self.num_classes)
-        frames = _check_frames(frames, rows, cols)
-        grids = _check_grids(grids, len(frames), rows, cols, k)
+        frames = check_frames(frames, rows, cols)
+        grids = check_grids(grids, len(frames), rows, cols, k)
         ch, cw = frames.shape[1] // rows, frames.shape[2] // cols
         if min(ch, cw) < 4:
             raise ValueError(f"cells of {ch}x{cw} pixels are below 4x4: use larger frames")
@@ -349,10 +279,10 @@ class GridPerception:
         net = net.to(dev)
         # the distinct (crop, class) pairs and how often each occurs: a deterministic renderer draws a
         # few distinct crops many times, and sampling pairs by their counts is sampling cells
-        crops = _crops(frames, rows, cols)
+        crops = cell_crops(frames, rows, cols)
         labels = grids.reshape(-1)
         keyed = np.concatenate([crops.reshape(len(crops), -1), labels.astype("<i8").view(np.uint8).reshape(-1, 8)], 1)
-        first, _, counts = _unique_rows(keyed)
+        first, _, counts = unique_rows(keyed)
         size = self._size(ch, cw)
         x_all = torch.cat([_to_input(crops[first[s : s + 4096]], size, dev) for s in range(0, len(first), 4096)])
         y_all = torch.as_tensor(labels[first], device=dev)
@@ -488,11 +418,11 @@ class GridPerception:
         if single:
             frames = frames[None]
         rows, cols, k = int(self.rows), int(self.cols), int(self.num_classes)
-        frames = _check_frames(frames, rows, cols, self.frame_shape_)
+        frames = check_frames(frames, rows, cols, self.frame_shape_)
         if not _is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        crops = _crops(frames, rows, cols)
-        first, inverse, _ = _unique_rows(crops.reshape(len(crops), -1))  # identical crops: one forward pass
+        crops = cell_crops(frames, rows, cols)
+        first, inverse, _ = unique_rows(crops.reshape(len(crops), -1))  # identical crops: one forward pass
         size = self._size(*crops.shape[1:3])
         out = []
         self.net_.eval()
@@ -535,7 +465,7 @@ class GridPerception:
         pred = self.predict(frames)
         if pred.ndim == 2:
             pred, grids = pred[None], np.asarray(grids)[None]
-        grids = _check_grids(grids, len(pred), int(self.rows), int(self.cols), int(self.num_classes))
+        grids = check_grids(grids, len(pred), int(self.rows), int(self.cols), int(self.num_classes))
         return grid_accuracy(pred, grids)
 
     # -- persistence -----------------------------------------------------------------
@@ -573,95 +503,3 @@ class GridPerception:
         perception.device_ = dev
         perception.frame_shape_ = tuple(int(v) for v in blob["frame_shape"])
         return perception
-
-
-# ============================================================================ data from an env
-
-
-def collect_labelled_frames(
-    env: Any,
-    n: int,
-    seed: int = 0,
-    *,
-    steps_per_episode: int | None = 16,
-    env_kwargs: dict[str, Any] | None = None,
-    **reset_options: Any,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw ``n`` labelled frames from a grid-world env by playing random legal actions.
-
-    The env is reset (``seed`` on the first reset, ``options=reset_options``), then stepped
-    with actions drawn uniformly among the legal ones (``info["action_mask"]`` when there
-    is one, else ``env.action_space``), with a ``numpy`` generator seeded by ``seed``.
-    Every observation, the reset one included, is a frame; its label is
-    ``env.unwrapped.model.to_grid(info["state"])`` (the model read after each reset, as an env
-    may build one per level). The env is reset when the episode ends
-    or after ``steps_per_episode`` steps (a fresh level, a fresh scramble: more varied frames).
-
-    Args:
-        env: a gymnasium env id (e.g. ``"hybrid/SlidingPuzzle-v0"``; :mod:`hybrid.tasks.envs` is
-            imported so that its ids are registered) or an env instance, whose observations
-            are ``(H, W, 3)`` uint8 frames and whose ``info`` holds ``"state"``.
-        n: frames to draw (>= 1).
-        seed: seeds the first reset and the action choices.
-        steps_per_episode: steps before a reset (``None``: only when the episode ends).
-        env_kwargs: keyword arguments of ``gymnasium.make`` when ``env`` is an id.
-        **reset_options: passed to ``env.reset(options=...)``.
-
-    Returns:
-        ``(frames, grids)``: uint8 ``(n, H, W, 3)`` and int64 ``(n, rows, cols)``.
-
-    Raises:
-        ValueError: a bad ``n`` or ``steps_per_episode``, an env without ``info["state"]``, a
-            model without ``to_grid``, or observations that are not RGB frames.
-    """
-    import gymnasium as gym
-
-    if not _is_int(n) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if steps_per_episode is not None and (not _is_int(steps_per_episode) or steps_per_episode < 1):
-        raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
-    owned = isinstance(env, str)
-    if owned:
-        import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
-
-        env = gym.make(env, **(env_kwargs or {}))
-    elif env_kwargs:
-        raise ValueError("env_kwargs only apply when env is an id, not an env instance")
-    try:
-        rng = np.random.default_rng(seed)
-        env.action_space.seed(int(rng.integers(2**31)))
-        frames: list[np.ndarray] = []
-        grids: list[np.ndarray] = []
-
-        def record(obs: Any, info: dict) -> None:
-            frame = np.asarray(obs)
-            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-                raise ValueError(f"observations must be (H, W, 3) uint8 frames, got {frame.dtype} {frame.shape}")
-            if "state" not in info:
-                raise ValueError('the env must report its symbolic state in info["state"]')
-            model = getattr(env.unwrapped, "model", None)  # read after each reset: a Sokoban level has its own
-            if model is None or not hasattr(model, "to_grid"):
-                raise ValueError("env.unwrapped.model must be a TransitionModel with to_grid()")
-            frames.append(frame.copy())
-            grids.append(np.asarray(model.to_grid(info["state"]), dtype=np.int64))
-
-        obs, info = env.reset(seed=int(seed), options=reset_options or None)
-        record(obs, info)
-        steps = 0
-        while len(frames) < n:
-            mask = info.get("action_mask")
-            if mask is not None and np.any(mask):
-                action = int(rng.choice(np.flatnonzero(np.asarray(mask))))
-            else:
-                action = int(env.action_space.sample())
-            obs, _, terminated, truncated, info = env.step(action)
-            steps += 1
-            record(obs, info)
-            if len(frames) < n and (terminated or truncated or (steps_per_episode and steps >= steps_per_episode)):
-                obs, info = env.reset(options=reset_options or None)
-                record(obs, info)
-                steps = 0
-    finally:
-        if owned:
-            env.close()
-    return np.stack(frames[:n]), np.stack(grids[:n])

@@ -252,11 +252,11 @@ def cluster_cells(frames: np.ndarray, rows: int, cols: int, num_classes: int, se
     Raises:
         ValueError: bad frames, or fewer distinct cell crops than ``num_classes``.
     """
-    from hybrid.neural.planning.perception import _check_frames, _crops, _unique_rows
+    from hybrid.neural.planning.frames import cell_crops, check_frames, unique_rows
 
-    frames = _check_frames(frames, rows, cols)
-    crops = _crops(frames, rows, cols)
-    first, inverse, counts = _unique_rows(crops.reshape(len(crops), -1))
+    frames = check_frames(frames, rows, cols)
+    crops = cell_crops(frames, rows, cols)
+    first, inverse, counts = unique_rows(crops.reshape(len(crops), -1))
     if len(first) < num_classes:
         raise ValueError(
             f"the frames show {len(first)} distinct cell crops, fewer than num_classes={num_classes}: "

@@ -5,12 +5,15 @@ Importing this package registers five environments in gymnasium's ``hybrid`` nam
 
 - ``hybrid/SlidingPuzzle-v0``: :class:`~hybrid.tasks.envs.sliding_puzzle.SlidingPuzzleEnv`, 200 steps;
 - ``hybrid/LightsOut-v0``: :class:`~hybrid.tasks.envs.lights_out.LightsOutEnv`, 100 steps;
-- ``hybrid/Sokoban-v0``: ``hybrid.tasks.envs.sokoban.SokobanEnv``, no ``TimeLimit``: the env truncates itself after
-  its ``max_steps`` argument (default 120, Boxoban's limit);
+- ``hybrid/Sokoban-v0``: ``hybrid.tasks.envs.sokoban.SokobanEnv``, 120 steps (Boxoban's limit);
 - ``hybrid/TicTacToe-v0``: :class:`~hybrid.tasks.envs.tic_tac_toe.TicTacToeEnv`, 9 steps;
 - ``hybrid/ConnectFour-v0``: :class:`~hybrid.tasks.envs.connect_four.ConnectFourEnv`, 42 steps
 
-(``max_episode_steps``, counted in agent steps), so
+(``max_episode_steps``, counted in agent steps: the ``TimeLimit`` wrapper truncates, no
+env truncates itself; ``gymnasium.make(id, max_episode_steps=n)`` sets another limit).
+Every env reports ``info["is_success"]`` (puzzle solved, game won), so
+:func:`~hybrid.tasks.envs.grid_env.episode_succeeded` reads them all alike. Importing
+registers the ids, so
 ``import hybrid.tasks.envs; gymnasium.make("hybrid/LightsOut-v0")`` and
 ``gymnasium.make("hybrid.tasks.envs:hybrid/LightsOut-v0")`` both work; keyword arguments of
 ``make`` go to the env's constructor. Each env's rules are a pure
@@ -19,7 +22,7 @@ are importable from here too), so that a planner searches without stepping the e
 
 The two-player games never reach their limits (9 and 42 are more agent moves than a
 game has); the puzzles' limits are several times their hardest instances (31 moves for
-the 8-puzzle, 15 presses for 5 x 5 Lights Out).
+the 8-puzzle, 15 presses for 5 x 5 Lights Out); Sokoban keeps Boxoban's 120.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from hybrid.tasks.envs.tic_tac_toe import TicTacToeEnv, TicTacToeModel
 ENV_SPECS: dict[str, tuple[str, int | None]] = {
     "hybrid/SlidingPuzzle-v0": ("hybrid.tasks.envs.sliding_puzzle:SlidingPuzzleEnv", 200),
     "hybrid/LightsOut-v0": ("hybrid.tasks.envs.lights_out:LightsOutEnv", 100),
-    "hybrid/Sokoban-v0": ("hybrid.tasks.envs.sokoban:SokobanEnv", None),
+    "hybrid/Sokoban-v0": ("hybrid.tasks.envs.sokoban:SokobanEnv", 120),
     "hybrid/TicTacToe-v0": ("hybrid.tasks.envs.tic_tac_toe:TicTacToeEnv", 9),
     "hybrid/ConnectFour-v0": ("hybrid.tasks.envs.connect_four:ConnectFourEnv", 42),
 }

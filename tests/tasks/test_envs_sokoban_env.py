@@ -107,14 +107,28 @@ def test_env_agrees_with_the_model_and_masks_are_noops():
             break
 
 
-def test_solving_terminates_and_max_steps_truncates():
-    env = SokobanEnv(level=ONE, max_steps=3)
-    env.reset()
+def test_solving_terminates_with_is_success_and_the_env_never_truncates_itself():
+    env = SokobanEnv(level=ONE)
+    _, info = env.reset()
+    assert not info["is_success"] and not info["illegal_action"]
     _, reward, terminated, truncated, info = env.step(RIGHT)
-    assert terminated and not truncated and info["solved"] and reward == pytest.approx(10.9)
+    assert terminated and not truncated and info["is_success"] and info["solved"] and reward == pytest.approx(10.9)
     env.reset()
+    flags = [env.step(LEFT) for _ in range(200)]  # into the wall: no-ops, each a step, never truncated
+    assert all(not f[2] and not f[3] and f[4]["illegal_action"] and not f[4]["is_success"] for f in flags)
+    assert flags[-1][4]["steps"] == 200
+
+
+def test_time_limit_is_the_registered_wrapper_like_the_other_envs():
+    import hybrid.tasks.envs  # noqa: F401  (registers the ids)
+
+    assert gym.spec("hybrid/Sokoban-v0").max_episode_steps == 120
+    env = gym.make("hybrid/Sokoban-v0", level=ONE, obs_type="symbolic", max_episode_steps=3)
+    env.reset(seed=0)
     flags = [env.step(LEFT)[2:4] for _ in range(3)]  # into the wall: no-ops, each a step
     assert flags == [(False, False), (False, False), (False, True)]
+    with pytest.raises(TypeError, match="max_steps"):
+        SokobanEnv(level=ONE, max_steps=3)
 
 
 def test_level_files_of_mixed_sizes_are_padded(tmp_path):
@@ -137,7 +151,6 @@ def test_level_files_of_mixed_sizes_are_padded(tmp_path):
         ({"obs_type": "pixels"}, "obs_type"),
         ({"render_mode": "human"}, "render_mode"),
         ({"tile_size": 2}, "tile_size"),
-        ({"max_steps": 0}, "max_steps"),
         ({"level": "#####\n#@$$#\n#####"}, "level: .*2 boxes but only 0 goals"),
         ({"level": 5}, "level must be"),
         ({"level_file": "/no/such/file.txt"}, "level_file: path"),

@@ -24,7 +24,7 @@ from hybrid.symbolic.planning.mcts.selection import (
     puct_select,
     uct_select,
 )
-from hybrid.symbolic.planning.mcts.tree import Tree, edge_q_values, edge_visit_counts, new_tree, node_value
+from hybrid.symbolic.planning.mcts.tree import Tree, backup, edge_q_values, edge_visit_counts, new_tree, node_value
 
 __all__ = [
     "Evaluator",
@@ -33,6 +33,7 @@ __all__ = [
     "SearchResult",
     "Tree",
     "UniformEvaluator",
+    "backup",
     "check_evaluation",
     "completed_q",
     "considered_visit_sequence",

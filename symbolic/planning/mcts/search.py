@@ -11,7 +11,8 @@ is none and the search is plain sequential MCTS.
 Backing up: the return of the edge into a node is its reward plus the discounted value below,
 negated when the player to move changes (``model.current_player``), so two-player (negamax)
 and single-agent (discounted rewards along the path plus the leaf value) share one rule.
-Terminal nodes are worth 0 and are backed up at once, without the evaluator.
+Terminal nodes are worth 0 and are backed up at once, without the evaluator. One function backs up
+every path, evaluated leaves and inline ones alike: :func:`~hybrid.symbolic.planning.mcts.tree.backup`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from hybrid.symbolic.planning.mcts.selection import (
     uct_select,
 )
 from hybrid.symbolic.planning.mcts.tree import ROOT, Tree, edge_q_values, edge_visit_counts, new_tree, node_value
+from hybrid.symbolic.planning.mcts.tree import backup as backup_path
 
 SELECTIONS = ("uct", "puct", "gumbel")
 
@@ -227,17 +229,8 @@ def search(
     value_scale = float(config.value_scale)
     maxvisit_init = float(config.maxvisit_init)
 
-    def backup(leaf: int, value: float) -> None:
-        g = value
-        node = leaf
-        while node != ROOT:
-            parent = parents[node]
-            if players[parent] == players[node]:
-                g = rewards[node] + discount * g
-            else:
-                g = rewards[node] - discount * g
-            child_values[parent][parent_slots[node]] += g + vl
-            node = parent
+    def backup(leaf: int, value: float) -> None:  # the one backup, for evaluated leaves and inline ones alike
+        backup_path(tree, leaf, value, discount, vl)
 
     # Fast path: UCT ignores priors, so a RolloutEvaluator's rollouts are called directly
     # (same random numbers, same values) without building the [B, num_actions] arrays.
@@ -394,16 +387,7 @@ def search(
                         leaves.append(node)
                         break
                 if leaf >= 0:  # back up a terminal (value 0) or an inline rollout at once
-                    g = value
-                    node = leaf
-                    while node != ROOT:
-                        parent = parents[node]
-                        if players[parent] == players[node]:
-                            g = rewards[node] + discount * g
-                        else:
-                            g = rewards[node] - discount * g
-                        child_values[parent][parent_slots[node]] += g + vl
-                        node = parent
+                    backup(leaf, value)
                 sim += 1
             if leaves:
                 evaluate_leaves(leaves)

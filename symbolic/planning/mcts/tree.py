@@ -179,3 +179,31 @@ def node_value(tree: Tree, node: int = ROOT) -> float:
     if tree.priors[node] is None:
         return w / n if n else 0.0
     return (tree.raw_values[node] + w) / (n + 1)
+
+
+def backup(tree: Tree, leaf: int, value: float, discount: float = 1.0, virtual_loss: float = 0.0) -> None:
+    """Back a leaf's value up to the root, adding each edge's return to ``child_values`` (in place).
+
+    The return is seen by the player who chooses at each parent: the edge reward plus the
+    discounted return below, negated when the child's player to move is the opponent (see
+    the module docstring). Visit counts are not touched: the search counts them on the way down.
+
+    Args:
+        tree: the tree.
+        leaf: the node whose value is backed up (its own player's point of view).
+        value: the leaf's value (0 for a terminal node).
+        discount: the factor on the return below each edge.
+        virtual_loss: the virtual loss the descent subtracted from each edge, given back here.
+    """
+    parents, players, rewards = tree.parents, tree.players, tree.rewards
+    child_values, parent_slots = tree.child_values, tree.parent_slots
+    g = value
+    node = leaf
+    while node != ROOT:
+        parent = parents[node]
+        if players[parent] == players[node]:
+            g = rewards[node] + discount * g
+        else:
+            g = rewards[node] - discount * g
+        child_values[parent][parent_slots[node]] += g + virtual_loss
+        node = parent

@@ -21,9 +21,14 @@ no-op: the state stays, the step counts and costs the step penalty (-0.1).
 
 Rewards are the model's (:mod:`hybrid.tasks.envs.sokoban.model`): -0.1 per step, +1 per box
 pushed onto a goal, -1 per box pushed off, +10 on solving. ``terminated`` when the model
-says the state is terminal (solved, or no legal action left); ``truncated`` after
-``max_steps`` steps. ``info``: ``state`` (a :class:`SokobanState`), ``action_mask``,
-``solved``, ``boxes_on_goals``, ``steps``, ``level_index`` (None unless from a file).
+says the state is terminal (solved, or no legal action left). The env never truncates
+itself: like the other envs of :mod:`hybrid.tasks.envs`, the step limit is the
+``TimeLimit`` wrapper that ``gymnasium.make`` adds (120 steps, Boxoban's limit;
+``gymnasium.make("hybrid/Sokoban-v0", max_episode_steps=300)`` for another).
+``info``: ``state`` (a :class:`SokobanState`), ``action_mask``, ``is_success`` (the level
+is solved: the key every env here reports), ``solved`` (the same, Sokoban's older name),
+``illegal_action`` (the last action was a no-op), ``boxes_on_goals``, ``steps``,
+``level_index`` (None unless from a file).
 """
 
 from __future__ import annotations
@@ -51,7 +56,6 @@ class SokobanEnv(gym.Env):
         level_index: the level of ``level_file`` to play; None draws one per reset.
         dim: ``(rows, cols)`` of generated levels (when neither ``level`` nor ``level_file``).
         num_boxes: boxes of generated levels.
-        max_steps: steps before the episode is truncated (Boxoban: 120); None for no limit.
         obs_type: ``"rgb"`` or ``"symbolic"``.
         tile_size: pixels per cell in frames (>= 4).
         render_mode: None or ``"rgb_array"``.
@@ -71,7 +75,6 @@ class SokobanEnv(gym.Env):
         level_index: int | None = None,
         dim: tuple[int, int] = (10, 10),
         num_boxes: int = 4,
-        max_steps: int | None = 120,
         obs_type: str = "rgb",
         tile_size: int = TILE_SIZE,
         render_mode: str | None = None,
@@ -88,12 +91,9 @@ class SokobanEnv(gym.Env):
             raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
         if not isinstance(tile_size, int) or tile_size < 4:
             raise ValueError(f"tile_size must be an int >= 4, got {tile_size!r}")
-        if max_steps is not None and (not isinstance(max_steps, int) or max_steps < 1):
-            raise ValueError(f"max_steps must be None or an int >= 1, got {max_steps!r}")
         self.obs_type = obs_type
         self.tile_size = tile_size
         self.render_mode = render_mode
-        self.max_steps = max_steps
         self.level_index = level_index
         self._levels: list[Level] | None = None
         self._fixed = level is not None
@@ -175,7 +175,7 @@ class SokobanEnv(gym.Env):
         self.model = SokobanModel(level)
         self.state = self.model.initial_state
         self._steps = 0
-        return self._obs(), self._info()
+        return self._obs(), self._info(False)
 
     def step(self, action):
         """Play one action; returns ``(observation, reward, terminated, truncated, info)``.
@@ -190,13 +190,14 @@ class SokobanEnv(gym.Env):
             raise ValueError(f"action must be an int in 0..3, got {action!r}")
         action = int(action)
         self._steps += 1
-        if self.model.legal_actions(self.state)[action]:
+        legal = bool(self.model.legal_actions(self.state)[action])
+        if legal:
             transition = self.model.step(self.state, action)
             self.state, reward, terminated = transition.state, transition.reward, transition.done
         else:
             reward, terminated = STEP_REWARD, self.model.is_terminal(self.state)
-        truncated = bool(self.max_steps is not None and self._steps >= self.max_steps and not terminated)
-        return self._obs(), float(reward), bool(terminated), truncated, self._info()
+        # Never truncated here: the step limit is gymnasium's TimeLimit wrapper (see the module docstring).
+        return self._obs(), float(reward), bool(terminated), False, self._info(not legal)
 
     def render(self) -> np.ndarray | None:
         """The current frame (``[rows*t, cols*t, 3]`` uint8) when ``render_mode="rgb_array"``, else None."""
@@ -227,11 +228,14 @@ class SokobanEnv(gym.Env):
             return grid.astype(np.uint8)
         return render_grid(grid, self.tile_size)
 
-    def _info(self) -> dict[str, Any]:
+    def _info(self, illegal: bool) -> dict[str, Any]:
+        solved = bool(self.model.is_solved(self.state))
         return {
             "state": self.state,
             "action_mask": self.model.legal_actions(self.state),
-            "solved": self.model.is_solved(self.state),
+            "is_success": solved,
+            "solved": solved,
+            "illegal_action": illegal,
             "boxes_on_goals": self.model.boxes_on_goals(self.state),
             "steps": self._steps,
             "level_index": self._current_index,
