@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
-Family = Literal["hybrid", "deep", "compressed-deep"]
+Family = Literal["hybrid", "deep", "compressed-deep", "peer"]
 #: ``peer``: another system of the hybrid's own kind (e.g. genetic programming), run side by side.
 FAMILIES: tuple[str, ...] = ("hybrid", "deep", "compressed-deep", "peer")
 
@@ -52,11 +52,15 @@ class MetricSpec:
 
 @runtime_checkable
 class Method(Protocol):
-    """A trainable method, scikit-learn style.
+    """A trainable method: a scikit-learn estimator.
 
-    Constructed with hyper-parameters only; ``fit(train)`` learns (state in attributes
-    ending in ``_``) and returns ``self``. How it is queried (``predict``, ``answer``,
-    ``act``) is the business of the task that scores it. ``family`` says what it is.
+    Its class derives from ``sklearn.base.BaseEstimator`` (and ``RegressorMixin`` for a
+    regressor): the constructor stores its hyper-parameters unchanged and does nothing
+    else, so ``clone``, ``get_params``/``set_params`` and pickling work. ``fit(train)``
+    learns (state in attributes ending in ``_``) and returns ``self``. How it is queried
+    (``predict``, ``answer``, ``act``) is the business of the task that scores it; a query
+    before ``fit`` raises ``sklearn.exceptions.NotFittedError``. ``family`` (a class
+    attribute, one of :data:`FAMILIES`) says what it is.
     """
 
     family: str

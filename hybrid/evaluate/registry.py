@@ -34,8 +34,41 @@ class TaskEntry:
 
 
 @dataclass(frozen=True)
+class FamilyCheckedFactory:
+    """A method factory that checks the family each built method declares.
+
+    Calling it calls ``factory(task, seed=..., device=..., **params)`` and returns the method.
+
+    Raises:
+        TypeError: the built method's ``family`` (read from it: a class attribute, or a
+            meta-estimator's property) is not the ``family`` it was registered under.
+    """
+
+    name: str
+    factory: Callable[..., Method]
+    family: str
+
+    def __call__(self, task: Task, **kwargs: Any) -> Method:
+        """Build the method for ``task`` (``seed``, ``device`` and its parameters as keywords)."""
+        method = self.factory(task, **kwargs)
+        declared = getattr(method, "family", None)
+        if declared != self.family:
+            raise TypeError(
+                f"method {self.name!r} is registered as family {self.family!r}, but its factory built a "
+                f"{type(method).__name__} whose family is {declared!r}: declare family on the class and "
+                "register it with the same one"
+            )
+        return method
+
+
+@dataclass(frozen=True)
 class MethodEntry:
-    """A registered method: ``factory(task, seed=..., device=..., **params) -> Method``."""
+    """A registered method: ``factory(task, seed=..., device=..., **params) -> Method``.
+
+    ``factory`` is a :class:`FamilyCheckedFactory`: the family here, known before any method
+    is built (for listings and run configurations), is checked against the family each
+    built method declares.
+    """
 
     name: str
     factory: Callable[..., Method]
@@ -73,15 +106,48 @@ def register_method(
     name: str,
     factory: Callable[..., Method],
     *,
-    family: str,
     tasks: tuple[str, ...] | list[str],
     description: str,
+    estimator: type | None = None,
+    family: str | None = None,
     defaults: dict[str, Any] | None = None,
 ) -> None:
-    """Register a method for the given tasks; ``family`` is one of :data:`~hybrid.evaluate.protocols.FAMILIES`."""
+    """Register a method for the given tasks.
+
+    Args:
+        name: the method's registry name.
+        factory: ``factory(task, seed=..., device=..., **params)`` returning an unfitted
+            method, a scikit-learn estimator whose class declares ``family``; it may be
+            such a class itself when its constructor takes those arguments.
+        tasks: the task names the method applies to.
+        description: one line for listings.
+        estimator: the class of the estimator ``factory`` builds (or wraps): the registry
+            reads the method's ``family`` from it. Not needed when ``factory`` is that class.
+        family: one of :data:`~hybrid.evaluate.protocols.FAMILIES`, only for a factory whose
+            class is not given; when both are given they must agree. Listings and run
+            configurations need the family before any method is built; each built method's
+            own ``family`` is checked against it (:class:`FamilyCheckedFactory`).
+        defaults: hyper-parameters passed to ``factory`` unless a run overrides them.
+
+    Raises:
+        ValueError: an empty ``name``, no family to be found, an unknown one, or a
+            ``family`` that contradicts the class's.
+    """
+    if not name or not isinstance(name, str):
+        raise ValueError("method name must be a non-empty string")
+    source = estimator if estimator is not None else factory if isinstance(factory, type) else None
+    declared = getattr(source, "family", None) if source is not None else None
+    if declared is not None and not isinstance(declared, str):
+        declared = None  # a property (a meta-estimator's family comes from what it wraps)
+    if declared is not None and family is not None and family != declared:
+        raise ValueError(f"method {name!r}: family={family!r} but {source.__name__}.family is {declared!r}")
+    family = declared if declared is not None else family
+    if family is None:
+        raise ValueError(f"method {name!r}: give estimator= (a class declaring family) or family=")
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
-    _METHODS[name] = MethodEntry(name, factory, family, tuple(tasks), description, dict(defaults or {}))
+    checked = FamilyCheckedFactory(name, factory, family)
+    _METHODS[name] = MethodEntry(name, checked, family, tuple(tasks), description, dict(defaults or {}))
 
 
 def load_plugins() -> None:

@@ -50,7 +50,7 @@ for _name, (_what, _sizes) in _TASKS.items():
 register_method(
     "perceive-plan",
     _hybrid,
-    family="hybrid",
+    estimator=PerceiveAndSearch,
     tasks=PLANNING_TASKS,
     description="perception CNN on n labelled frames -> symbolic state -> exact search over the rules "
     "(A*, GF(2), push-level Sokoban solver)",
@@ -59,14 +59,14 @@ register_method(
 register_method(
     "ppo",
     _deep("ppo"),
-    family="deep",
+    estimator=DeepRLPolicy,
     tasks=PLANNING_TASKS,
     description="stable-baselines3 PPO, CnnPolicy from pixels, n environment steps",
 )
 register_method(
     "dqn",
     _deep("dqn"),
-    family="deep",
+    estimator=DeepRLPolicy,
     tasks=PLANNING_TASKS,
     description="stable-baselines3 DQN, CnnPolicy from pixels, n environment steps",
 )

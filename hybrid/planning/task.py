@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from hybrid.evaluate.protocols import MetricSpec
 from hybrid.planning.envs import PLANNING_ENVS, task_env
@@ -271,7 +273,7 @@ class PlanningTask:
 # ============================================================================ methods
 
 
-class PerceiveAndSearch:
+class PerceiveAndSearch(BaseEstimator):
     """The hybrid: a perception net trained on ``n`` labelled frames, then exact search over the rules.
 
     ``fit`` draws ``n`` labelled frames of generated instances and trains a
@@ -319,12 +321,18 @@ class PerceiveAndSearch:
         self.interactions_ = int(train.n)
         return self
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "agent_"):
+            raise NotFittedError("PerceiveAndSearch is not fitted: call fit(train) first")
+
     def perceive(self, frame: np.ndarray) -> np.ndarray:
         """The grid of cell classes the perception net reads in ``frame``."""
+        self._check_fitted()
         return np.asarray(self.agent_.read_grid(np.asarray(frame)))
 
     def reset(self) -> None:
         """Forget the previous episode's plan."""
+        self._check_fitted()
         self.agent_.reset()
 
     def act(self, frame: np.ndarray) -> int | None:
@@ -332,6 +340,7 @@ class PerceiveAndSearch:
         from hybrid.evaluate.meter import record_ops
         from hybrid.planning.agents import NoPlanError, PerceptionError
 
+        self._check_fitted()
         before = self.agent_.last_result
         try:
             action = int(self.agent_.act(frame))
@@ -358,7 +367,7 @@ def sb3_budget_kwargs(algo: str, n: int) -> tuple[int, dict[str, Any]]:
     return (4 if algo == "ppo" else 1), {}
 
 
-class DeepRLPolicy:
+class DeepRLPolicy(BaseEstimator):
     """A deep baseline: stable-baselines3 PPO or DQN (``CnnPolicy``) trained from pixels for ``n`` env steps.
 
     Trained by :func:`hybrid.neural.planning.rl_baselines.train_sb3` on the task's generated
@@ -408,15 +417,38 @@ class DeepRLPolicy:
         """Nothing to forget: the policy is reactive."""
 
     def act(self, frame: np.ndarray) -> int:
-        """The greedy action for ``frame``."""
+        """The greedy action for ``frame``.
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+        """
         from hybrid.neural.planning.rl_baselines import resize_frame
 
+        if not hasattr(self, "model_"):
+            raise NotFittedError("DeepRLPolicy is not fitted: call fit(train) first")
         frame = np.asarray(frame) if self.frame_size is None else resize_frame(frame, self.frame_size)
         action, _ = self.model_.predict(frame, deterministic=True)
         return int(np.asarray(action).reshape(-1)[0])
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to pickle: the SB3 model as its own zip bytes (an SB3 model with its envs does not pickle)."""
+        state = dict(super().__getstate__())  # a copy: BaseEstimator may hand back __dict__ itself
+        if "model_" in state:
+            from hybrid.neural.planning.rl_baselines import sb3_to_bytes
 
-class RandomPolicy:
+            state["model_"] = sb3_to_bytes(state["model_"])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled policy, reading its SB3 model back onto its ``device``."""
+        if isinstance(state.get("model_"), bytes):
+            from hybrid.neural.planning.rl_baselines import sb3_from_bytes
+
+            state = dict(state, model_=sb3_from_bytes(state["algo"], state["model_"], state["device"]))
+        super().__setstate__(state)
+
+
+class RandomPolicy(BaseEstimator):
     """A uniformly random policy over the env's actions (a floor for the curves; learns nothing).
 
     Args:

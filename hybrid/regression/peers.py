@@ -8,7 +8,9 @@ run through its own API on the same samples, wall-clock budget and exact-recover
   local optimisation of the coefficients (Levenberg-Marquardt).
 
 Both wrappers have the interface of the toolkit's own regressors: ``fit(X, y,
-variable_names=None)``, ``predict(X)``, ``sympy()``, ``latex()`` and ``family``. The
+variable_names=None)``, ``predict(X)``, ``sympy()``, ``latex()`` and ``family``, and are
+scikit-learn estimators (``clone``, ``get_params``, pickling; the peer's own further
+settings travel in one ``peer_params`` dict). The
 peers are optional dependencies (``pip install "hybrid-toolkit[peers]"``); they are
 imported when a wrapper is built, so importing this module never fails.
 
@@ -20,6 +22,7 @@ Python's :mod:`ast` against a whitelist (:func:`parse_operon_model`).
 
 from __future__ import annotations
 
+import copy
 import importlib
 import math
 import numbers
@@ -30,6 +33,8 @@ from typing import Any
 
 import numpy as np
 import sympy
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError
 
 from hybrid.evaluate.meter import record_ops
 from hybrid.tasks.arrays import check_X, check_xy
@@ -72,7 +77,7 @@ def _symbols(variable_names: Sequence[str] | None, n_features: int) -> tuple[sym
     return tuple(sympy.Symbol(name, real=True) for name in names)
 
 
-class _PeerRegressor:
+class _PeerRegressor(RegressorMixin, BaseEstimator):
     """What both wrappers share: budget and seed checks, fitted-state checks, formula access."""
 
     family = "peer"
@@ -88,7 +93,7 @@ class _PeerRegressor:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "estimator_"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(X, y) first")
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(X, y) first")
 
     def predict(self, X) -> np.ndarray:
         """The fitted peer's own predictions on ``X`` ``(n, d)``, as float64."""
@@ -197,8 +202,8 @@ class GPLearnRegressor(_PeerRegressor):
         population_size: programs per generation.
         generations: the most generations; large by default, so the budget binds.
         function_set: gplearn function names (see :data:`GPLEARN_FUNCTIONS`).
-        **params: any other ``gplearn.genetic.SymbolicRegressor`` argument (not
-            ``warm_start``, which the budget loop needs). Defaults here: ``n_jobs=1``
+        peer_params: any other ``gplearn.genetic.SymbolicRegressor`` arguments, as a dict
+            (not ``warm_start``, which the budget loop needs). Defaults here: ``n_jobs=1``
             (one core, as Operon gets one thread) and ``low_memory=True`` (keep only the
             last generation; the result is the same).
 
@@ -221,20 +226,20 @@ class GPLearnRegressor(_PeerRegressor):
         population_size: int = 1000,
         generations: int = 1000,
         function_set: Sequence[str] = ("add", "sub", "mul", "div", "sqrt", "log", "sin", "cos", "neg", "inv"),
-        **params,
+        peer_params: dict[str, Any] | None = None,
     ):
         self.time_budget_s = time_budget_s
         self.seed = seed
         self.population_size = population_size
         self.generations = generations
-        self.function_set = tuple(function_set)
-        self.params = params
+        self.function_set = function_set
+        self.peer_params = peer_params
         self._check_common()
-        if "warm_start" in params:
+        if "warm_start" in (peer_params or {}):
             raise ValueError("GPLearnRegressor sets warm_start itself (it runs the budget loop)")
         if isinstance(generations, bool) or not isinstance(generations, numbers.Integral) or generations < 1:
             raise ValueError(f"generations must be an int >= 1, got {generations!r}")
-        unknown = [f for f in self.function_set if getattr(f, "name", f) not in GPLEARN_FUNCTIONS]
+        unknown = [f for f in function_set if getattr(f, "name", f) not in GPLEARN_FUNCTIONS]
         if unknown:
             known = sorted(GPLEARN_FUNCTIONS)
             raise ValueError(f"function_set has {unknown!r} with no sympy translation; known: {known}")
@@ -250,10 +255,10 @@ class GPLearnRegressor(_PeerRegressor):
         X, y = check_xy(X, y, min_samples=2)
         symbols = _symbols(variable_names, X.shape[1])
         genetic = _import_peer("gplearn.genetic", "gplearn")
-        kwargs = {"n_jobs": 1, "low_memory": True, "verbose": 0, **self.params}
+        kwargs = {"n_jobs": 1, "low_memory": True, "verbose": 0, **(self.peer_params or {})}
         kwargs.update(
             population_size=self.population_size,
-            function_set=self.function_set,
+            function_set=tuple(self.function_set),
             random_state=int(self.seed),
             warm_start=True,
             generations=1,
@@ -388,8 +393,8 @@ class OperonRegressor(_PeerRegressor):
     Args:
         time_budget_s: wall-clock seconds for the search.
         seed: Operon's ``random_state``.
-        **params: any other ``pyoperon.sklearn.SymbolicRegressor`` argument (not
-            ``max_time`` or ``random_state``); they override :data:`OPERON_DEFAULTS`.
+        peer_params: any other ``pyoperon.sklearn.SymbolicRegressor`` arguments, as a dict
+            (not ``max_time`` or ``random_state``); they override :data:`OPERON_DEFAULTS`.
 
     Attributes:
         estimator_: the fitted ``pyoperon.sklearn.SymbolicRegressor``.
@@ -407,12 +412,12 @@ class OperonRegressor(_PeerRegressor):
 
     peer = "operon"
 
-    def __init__(self, time_budget_s: float = 60.0, seed: int = 0, **params):
+    def __init__(self, time_budget_s: float = 60.0, seed: int = 0, peer_params: dict[str, Any] | None = None):
         self.time_budget_s = time_budget_s
         self.seed = seed
-        self.params = params
+        self.peer_params = peer_params
         self._check_common()
-        clash = sorted({"max_time", "random_state"} & set(params))
+        clash = sorted({"max_time", "random_state"} & set(peer_params or {}))
         if clash:
             raise ValueError(f"OperonRegressor sets {clash} itself: use time_budget_s and seed")
         _import_peer("pyoperon.sklearn", "Operon")
@@ -428,7 +433,7 @@ class OperonRegressor(_PeerRegressor):
         X, y = check_xy(X, y, min_samples=2)
         symbols = _symbols(variable_names, X.shape[1])
         operon = _import_peer("pyoperon.sklearn", "Operon")
-        kwargs = {**OPERON_DEFAULTS, **self.params}
+        kwargs = {**OPERON_DEFAULTS, **(self.peer_params or {})}
         kwargs.update(max_time=int(math.floor(self.time_budget_s)), random_state=int(self.seed))
         est = operon.SymbolicRegressor(**kwargs)
         est.fit(X, y)
@@ -459,6 +464,20 @@ class OperonRegressor(_PeerRegressor):
         record_ops("generations", self.n_generations_)
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to pickle: Operon's final population (``individuals_``) is left out.
+
+        pyoperon cannot pickle its individuals; :meth:`predict` needs only the selected
+        model, which pickles.
+        """
+        state = dict(super().__getstate__())  # a copy: BaseEstimator may hand back __dict__ itself
+        est = state.get("estimator_")
+        if est is not None and hasattr(est, "individuals_"):
+            est = copy.copy(est)
+            del est.individuals_
+            state["estimator_"] = est
+        return state
+
 
 # ----------------------------------------------------------------------------- registry
 
@@ -469,10 +488,25 @@ PEERS: dict[str, type] = {"gplearn": GPLearnRegressor, "operon": OperonRegressor
 def make_peer(name: str, time_budget_s: float = 60.0, seed: int = 0, **params) -> GPLearnRegressor | OperonRegressor:
     """Build the peer regressor called ``name`` (see :data:`PEERS`).
 
+    Args:
+        name: a key of :data:`PEERS`.
+        time_budget_s: wall-clock seconds for its fit.
+        seed: its random seed.
+        **params: the wrapper's own constructor arguments by name; any other keyword is
+            the peer's own setting and goes into ``peer_params`` (with those of an
+            explicit ``peer_params`` dict).
+
+    Returns:
+        The unfitted wrapper.
+
     Raises:
         ValueError: if ``name`` is not a peer.
         ImportError: if the peer's package is not installed.
     """
     if name not in PEERS:
         raise ValueError(f"unknown peer {name!r}; valid names: {sorted(PEERS)}")
-    return PEERS[name](time_budget_s=time_budget_s, seed=seed, **params)
+    cls = PEERS[name]
+    own = set(cls._get_param_names())
+    peer_params = dict(params.pop("peer_params", None) or {})
+    peer_params.update({k: params.pop(k) for k in list(params) if k not in own})
+    return cls(time_budget_s=time_budget_s, seed=seed, peer_params=peer_params or None, **params)

@@ -1,41 +1,68 @@
-"""Adapter: fit one scikit-style regressor per problem of a multi-equation task."""
+"""Adapter: fit one scikit-learn regressor per problem of a multi-equation task."""
 
 from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
 
 from hybrid.tasks.feynman import RegressionProblem
 
 
-class PerProblemRegressor:
+class PerProblemRegressor(BaseEstimator):
     """A Method over a list of :class:`~hybrid.tasks.feynman.RegressionProblem`: one regressor each.
 
+    A scikit-learn meta-estimator: :meth:`fit` gives every problem its own
+    ``sklearn.base.clone`` of ``estimator`` (the estimator passed in is never fitted), so
+    ``get_params()`` shows its hyper-parameters as ``estimator__<name>`` and
+    ``set_params(estimator__<name>=...)`` changes them.
+
     Args:
-        make_regressor: builds a fresh regressor with ``fit(X, y[, variable_names])``
-            and ``predict(X)`` (and ``sympy()`` if it returns formulas).
-        family: the method family (``"hybrid"``, ``"deep"``).
+        estimator: an unfitted scikit-learn estimator (``get_params``) with
+            ``fit(X, y[, variable_names][, units])`` and ``predict(X)`` (and ``sympy()``
+            if it returns formulas), and a ``family`` attribute.
 
     Attributes:
+        family: the estimator's family (``"hybrid"``, ``"deep"``, ``"peer"``), read from it.
         models_: fitted regressors by problem id.
         errors_: ``{problem id: error text}`` for problems whose fit raised.
+        seconds_: wall seconds of each problem's fit.
     """
 
-    def __init__(self, make_regressor: Callable[[], Any], family: str):
-        self.make_regressor = make_regressor
-        self.family = family
+    def __init__(self, estimator: Any):
+        self.estimator = estimator
 
-    def fit(self, problems: Sequence[RegressionProblem]) -> PerProblemRegressor:
-        """Fit one regressor per problem; a problem whose fit raises is recorded, not fatal."""
+    @property
+    def family(self) -> str:
+        """The family of the wrapped estimator (a meta-estimator has none of its own)."""
+        return getattr(self.estimator, "family", "")
+
+    def fit(self, problems: Sequence[RegressionProblem], y: None = None) -> PerProblemRegressor:
+        """Fit a clone of ``estimator`` to each problem; returns self.
+
+        A problem whose fit raises ``ValueError`` is recorded in ``errors_``, not fatal.
+        ``y`` is ignored (each problem holds its own targets); it lets a scikit-learn
+        ``Pipeline`` call ``fit(problems, y)``.
+
+        Raises:
+            TypeError: ``estimator`` is not a scikit-learn estimator instance.
+            RuntimeError: every problem's fit failed.
+        """
+        if isinstance(self.estimator, type) or not hasattr(self.estimator, "get_params"):
+            raise TypeError(
+                "estimator must be an unfitted scikit-learn estimator instance (with get_params), "
+                f"got {self.estimator!r}"
+            )
         self.models_: dict[str, Any] = {}
         self.errors_: dict[str, str] = {}
         self.seconds_: dict[str, float] = {}
         for problem in problems:
-            model = self.make_regressor()
+            model = clone(self.estimator)
             accepted = inspect.signature(model.fit).parameters
             kwargs: dict[str, Any] = {}
             if "variable_names" in accepted:
@@ -56,7 +83,13 @@ class PerProblemRegressor:
         return self
 
     def predict(self, problem_id: str, X: np.ndarray) -> np.ndarray:
-        """Predictions of the regressor fitted to ``problem_id`` (NaN if its fit failed)."""
+        """Predictions ``(n,)`` of the regressor fitted to ``problem_id`` on ``X`` ``(n, d)`` (NaN if its fit failed).
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+        """
+        if not hasattr(self, "models_"):
+            raise NotFittedError("PerProblemRegressor is not fitted: call fit(problems) first")
         if problem_id not in self.models_:
             return np.full(len(X), np.nan)
         return self.models_[problem_id].predict(X)

@@ -6,7 +6,7 @@ from hybrid.evaluate.registry import register_method, register_task
 from hybrid.neural.regression import MLPRegressor
 from hybrid.regression.feynman import FeynmanRegressor
 from hybrid.regression.feynman_task import FeynmanTask
-from hybrid.regression.peers import make_peer
+from hybrid.regression.peers import GPLearnRegressor, OperonRegressor, make_peer
 from hybrid.regression.per_problem import PerProblemRegressor
 from hybrid.regression.powerlaw import PowerLawRegressor
 from hybrid.regression.powerlaw_task import PowerLawTask
@@ -36,22 +36,27 @@ def _feynman_all(**params) -> FeynmanTask:
 
 
 def _ai_feynman_method(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
-    return PerProblemRegressor(lambda: FeynmanRegressor(seed=seed, device=device, **params), family="hybrid")
+    """The AI-Feynman solver, one clone per equation."""
+    return PerProblemRegressor(FeynmanRegressor(seed=seed, device=device, **params))
 
 
 def _peer_method(name: str):
+    """A factory of the peer called ``name`` (see :data:`hybrid.regression.peers.PEERS`), one clone per equation."""
+
     def factory(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
-        return PerProblemRegressor(lambda: make_peer(name, seed=seed, **params), family="peer")
+        return PerProblemRegressor(make_peer(name, seed=seed, **params))
 
     return factory
 
 
 def _power_law_method(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
-    return PerProblemRegressor(lambda: PowerLawRegressor(**params), family="hybrid")
+    """The power-law regressor, one clone per equation."""
+    return PerProblemRegressor(PowerLawRegressor(**params))
 
 
 def _mlp_method(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
-    return PerProblemRegressor(lambda: MLPRegressor(seed=seed, device=device, **params), family="deep")
+    """The MLP baseline, one clone per equation."""
+    return PerProblemRegressor(MLPRegressor(seed=seed, device=device, **params))
 
 
 register_task(
@@ -90,7 +95,7 @@ register_task(
 register_method(
     "ai-feynman",
     _ai_feynman_method,
-    family="hybrid",
+    estimator=FeynmanRegressor,
     tasks=FEYNMAN_TASKS,
     description="AI-Feynman loop: dimensional analysis, polyfit, brute force, MLP-oracle symmetries, recursion",
     defaults={"time_budget_s": 60.0},
@@ -98,7 +103,7 @@ register_method(
 register_method(
     "gplearn",
     _peer_method("gplearn"),
-    family="peer",
+    estimator=GPLearnRegressor,
     tasks=FEYNMAN_TASKS,
     description="gplearn genetic programming (peer; needs the 'peers' extra), stopped at the time budget",
     defaults={"time_budget_s": 60.0},
@@ -106,7 +111,7 @@ register_method(
 register_method(
     "operon",
     _peer_method("operon"),
-    family="peer",
+    estimator=OperonRegressor,
     tasks=FEYNMAN_TASKS,
     description="Operon (pyoperon) genetic programming (peer; needs the 'peers' extra), SRBench settings",
     defaults={"time_budget_s": 60.0},
@@ -114,7 +119,7 @@ register_method(
 register_method(
     "powerlaw-lstsq",
     _power_law_method,
-    family="hybrid",
+    estimator=PowerLawRegressor,
     tasks=POWERLAW_TASKS,
     description="least squares in log space, exponents snapped to rationals, constant to r*pi^k",
     defaults={"max_denominator": 6, "significance": 4.0},
@@ -122,7 +127,7 @@ register_method(
 register_method(
     "mlp",
     _mlp_method,
-    family="deep",
+    estimator=MLPRegressor,
     tasks=POWERLAW_TASKS + FEYNMAN_TASKS,
     description="tanh MLP, standardised, early stopping, width x learning-rate search",
     defaults={

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from hybrid.evaluate.meter import record_ops
 from hybrid.neural.vqa.question_parser import QuestionParser
@@ -111,8 +113,11 @@ def spread_over_templates(
     return sorted(chosen)
 
 
-class NSVQA:
+class NSVQA(BaseEstimator):
     """The neuro-symbolic VQA pipeline.
+
+    A scikit-learn estimator: the constructor stores its arguments unchanged; querying it
+    before :meth:`fit` (or :meth:`load`) raises :class:`sklearn.exceptions.NotFittedError`.
 
     Args:
         n_programs: annotated programs the question parser is trained on (NS-VQA: 270).
@@ -174,8 +179,8 @@ class NSVQA:
         self.beam_size = beam_size
         self.guided_decoding = guided_decoding
         self.active_share = active_share
-        self.scene_parser = dict(scene_parser or {})
-        self.question_parser = dict(question_parser or {})
+        self.scene_parser = scene_parser
+        self.question_parser = question_parser
         self.seed = seed
         self.device = device
         self.progress = progress
@@ -204,7 +209,7 @@ class NSVQA:
             self.scene_parser_ = scene_parser
         else:
             self.scene_parser_ = SceneParser(
-                **{"seed": self.seed, "device": self.device, "progress": self.progress, **self.scene_parser}
+                **{"seed": self.seed, "device": self.device, "progress": self.progress, **(self.scene_parser or {})}
             ).fit(train.images[:n_scenes], train.scenes[:n_scenes])
 
         share = self.active_share
@@ -274,13 +279,13 @@ class NSVQA:
     def _fit_question_parser(self, train: VQAData, texts: list[str], annotated: list[int]) -> QuestionParser:
         """A question parser trained, supervised, on the programs of the ``annotated`` questions."""
         return QuestionParser(
-            **{"seed": self.seed, "device": self.device, "progress": self.progress, **self.question_parser}
+            **{"seed": self.seed, "device": self.device, "progress": self.progress, **(self.question_parser or {})}
         ).fit([texts[i] for i in annotated], [program_tokens(train.questions[i]) for i in annotated])
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
         if not hasattr(self, "question_parser_"):
-            raise RuntimeError("NSVQA is not fitted: call fit() or NSVQA.load() first")
+            raise NotFittedError("NSVQA is not fitted: call fit() or NSVQA.load() first")
 
     def parse_scenes(self, images: np.ndarray) -> list[Scene]:
         """The scene table of each image, as the scene parser reads it."""

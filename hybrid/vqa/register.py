@@ -54,7 +54,7 @@ register_task(
 register_method(
     "ns-vqa",
     _nsvqa,
-    family="hybrid",
+    estimator=NSVQA,
     tasks=CLEVR_TASKS,
     description="NS-VQA: CNN scene parser + seq2seq question parser (<= 270 programs, REINFORCE) -> CLEVR executor",
     defaults={"n_programs": 270, "n_scenes": 1000},
@@ -62,7 +62,7 @@ register_method(
 register_method(
     "cnn-lstm",
     _deep(CNNLSTM),
-    family="deep",
+    estimator=DeepVQA,
     tasks=CLEVR_TASKS,
     description="CNN+LSTM end to end on (image, question, answer); trained to convergence",
     defaults=DEEP_DEFAULTS,
@@ -70,7 +70,7 @@ register_method(
 register_method(
     "film",
     _deep(FiLM),
-    family="deep",
+    estimator=DeepVQA,
     tasks=CLEVR_TASKS,
     description="FiLM (Perez et al. 2018) end to end on (image, question, answer); trained to convergence",
     defaults=DEEP_DEFAULTS,

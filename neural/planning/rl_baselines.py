@@ -55,6 +55,8 @@ __all__ = [
     "interactions_used",
     "make_env",
     "resize_frame",
+    "sb3_from_bytes",
+    "sb3_to_bytes",
     "train_sb3",
 ]
 
@@ -312,6 +314,35 @@ def train_sb3(
     )
     model.learn(total_timesteps=int(total_timesteps), progress_bar=progress_bar)
     return model
+
+
+def sb3_to_bytes(model: Any) -> bytes:
+    """A trained SB3 ``model`` as bytes: SB3's own zip format (weights and settings, not its envs).
+
+    An SB3 model does not pickle (its vectorised envs hold class members); a method that
+    holds one pickles these bytes instead and reads them back with :func:`sb3_from_bytes`.
+    """
+    import io
+
+    buffer = io.BytesIO()
+    model.save(buffer)
+    return buffer.getvalue()
+
+
+def sb3_from_bytes(algo: str, data: bytes, device: str = "cpu") -> Any:
+    """The SB3 model (``"ppo"`` or ``"dqn"``) that :func:`sb3_to_bytes` wrote, on ``device``, with no env.
+
+    Raises:
+        ValueError: an unknown algorithm.
+    """
+    import io
+
+    from stable_baselines3 import DQN, PPO
+
+    if algo not in ALGORITHMS:
+        raise ValueError(f"algo must be one of {ALGORITHMS}, got {algo!r}")
+    cls = PPO if algo == "ppo" else DQN
+    return cls.load(io.BytesIO(data), device=torch_device(device))
 
 
 def interactions_used(model: Any) -> int:

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from hybrid.neural.device import torch_device
 from hybrid.tasks.arrays import check_X, check_xy
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import NotFittedError
 
 
 class StackedMLP:
@@ -103,7 +105,7 @@ class StackedMLP:
         return torch.nn.Sequential(*layers).eval()
 
 
-class MLPRegressor:
+class MLPRegressor(RegressorMixin, BaseEstimator):
     """A multilayer perceptron for ``y = f(X)``, with honest training.
 
     Args:
@@ -122,6 +124,10 @@ class MLPRegressor:
 
     Each width's learning rates train at once as a :class:`StackedMLP`, each model with
     its own early stopping; the one with the lowest validation loss is kept.
+
+    A scikit-learn estimator: the constructor stores its arguments unchanged (``clone``,
+    ``get_params`` and pickling work), and :meth:`predict` before :meth:`fit` raises
+    :class:`sklearn.exceptions.NotFittedError`.
 
     Attributes:
         net_: the trained stack; ``flat_`` its best weights; ``choice_`` the selected model.
@@ -148,8 +154,8 @@ class MLPRegressor:
         device: str = "cpu",
         max_seconds: float | None = None,
     ):
-        self.widths = tuple(widths)
-        self.learning_rates = tuple(learning_rates)
+        self.widths = widths
+        self.learning_rates = learning_rates
         self.depth = depth
         self.max_epochs = max_epochs
         self.patience = patience
@@ -173,7 +179,8 @@ class MLPRegressor:
         X, y = check_xy(X, y, min_samples=2)
         if not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if not self.widths or not self.learning_rates:
+        widths, learning_rates = tuple(self.widths), tuple(self.learning_rates)
+        if not widths or not learning_rates:
             raise ValueError("widths and learning_rates must each name at least one value")
         dev = torch_device(self.device)
         rng = np.random.default_rng(self.seed)
@@ -189,8 +196,8 @@ class MLPRegressor:
         # One stack per width (its learning rates train together); narrow nets then
         # cost what they should instead of the widest net's arithmetic.
         self.search_, stacks = [], []
-        for width in self.widths:
-            grid = [(width, lr) for lr in self.learning_rates]
+        for width in widths:
+            grid = [(width, lr) for lr in learning_rates]
             net = StackedMLP(X.shape[1], [width] * len(grid), self.depth, gen, dev)
             best_flat, best_val, best_epoch, ran, stopped_by = self._train(
                 net, (xs[tr_idx], ys[tr_idx]), (xs[val_idx], ys[val_idx]), grid, gen
@@ -268,7 +275,7 @@ class MLPRegressor:
     def predict(self, X) -> np.ndarray:
         """Predict ``y`` for inputs ``X`` of shape ``(n, d)``; returns ``(n,)``."""
         if not hasattr(self, "net_"):
-            raise RuntimeError("MLPRegressor is not fitted: call fit(X, y) first")
+            raise NotFittedError("MLPRegressor is not fitted: call fit(X, y) first")
         X = check_X(X, n_features=len(self.x_mean_))
         xs = torch.as_tensor((X - self.x_mean_) / self.x_std_, dtype=torch.float32, device=self.device_)
         with torch.no_grad():

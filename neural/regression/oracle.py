@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from hybrid.neural.regression.mlp import MLPRegressor
 from hybrid.tasks.arrays import check_X, check_xy
+from sklearn.exceptions import NotFittedError
 
 
 def _forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -236,7 +237,7 @@ class MLPOracle(MLPRegressor):
     def predict(self, X) -> np.ndarray:
         """Predict ``y`` for inputs ``X`` ``(n, d)`` with the polished network(s); returns ``(n,)``."""
         if not hasattr(self, "params_"):
-            raise RuntimeError("MLPOracle is not fitted: call fit(X, y) first")
+            raise NotFittedError("MLPOracle is not fitted: call fit(X, y) first")
         X = check_X(X, n_features=len(self.x_mean_))
         xs = torch.as_tensor((X - self.x_mean_) / self.x_std_, dtype=torch.float64, device=self.device_)
         with torch.no_grad():

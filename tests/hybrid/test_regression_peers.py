@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import sympy
 from hybrid.tasks.feynman.table import FormulaError
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from hybrid.regression.peers import (
     GPLEARN_FUNCTIONS,
@@ -79,6 +81,15 @@ def test_missing_package_gives_an_install_hint(monkeypatch, name, module):
         make_peer(name, time_budget_s=1.0, seed=0)
 
 
+def test_make_peer_puts_the_peers_own_settings_in_peer_params():
+    pytest.importorskip("gplearn")
+    reg = make_peer("gplearn", time_budget_s=1.0, seed=2, population_size=30, tournament_size=5)
+    assert reg.population_size == 30 and reg.peer_params == {"tournament_size": 5}
+    params = clone(reg).get_params()
+    assert params["peer_params"] == {"tournament_size": 5} and params["seed"] == 2
+    assert make_peer("gplearn", time_budget_s=1.0).peer_params is None
+
+
 # ------------------------------------------------------------------------------- gplearn
 
 
@@ -114,7 +125,7 @@ def test_gplearn_warm_start_loop_is_one_gplearn_run():
     ref = genetic.SymbolicRegressor(
         population_size=50,
         generations=3,
-        function_set=reg.function_set,
+        function_set=tuple(reg.function_set),
         random_state=3,
         n_jobs=1,
         low_memory=True,
@@ -179,7 +190,7 @@ def test_gplearn_converter_plain_forms_and_nesting():
 def test_gplearn_validates_arguments_and_data():
     pytest.importorskip("gplearn")
     with pytest.raises(ValueError, match="warm_start"):
-        GPLearnRegressor(warm_start=False)
+        GPLearnRegressor(peer_params={"warm_start": False})
     with pytest.raises(ValueError, match="'pow3'"):
         GPLearnRegressor(function_set=("add", "pow3"))
     reg = GPLearnRegressor(time_budget_s=1.0, population_size=20, generations=1)
@@ -188,7 +199,7 @@ def test_gplearn_validates_arguments_and_data():
         reg.fit(X, y, variable_names=["a", "b"])
     with pytest.raises(ValueError, match="NaN"):
         reg.fit(X, np.where(np.arange(20) == 3, np.nan, y))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         reg.predict(X)
     reg.fit(X, y)
     assert reg.variable_names_ == ("x0", "x1", "x2") and reg.n_generations_ == 1
@@ -201,7 +212,8 @@ def test_gplearn_validates_arguments_and_data():
 def operon_fitted():
     pytest.importorskip("pyoperon")
     X, y = _data()
-    reg = OperonRegressor(time_budget_s=BUDGET_S, seed=0, population_size=200, max_evaluations=10**9)
+    settings = {"population_size": 200, "max_evaluations": 10**9}
+    reg = OperonRegressor(time_budget_s=BUDGET_S, seed=0, peer_params=settings)
     start = time.perf_counter()
     reg.fit(X, y, variable_names=NAMES)
     return reg, time.perf_counter() - start, X
@@ -226,9 +238,9 @@ def test_operon_honours_the_time_budget(operon_fitted):
 def test_operon_rejects_settings_the_wrapper_owns():
     pytest.importorskip("pyoperon")
     with pytest.raises(ValueError, match="max_time"):
-        OperonRegressor(max_time=5)
+        OperonRegressor(peer_params={"max_time": 5})
     with pytest.raises(ValueError, match="random_state"):
-        OperonRegressor(random_state=5)
+        make_peer("operon", random_state=5)
 
 
 _OPERON_NODES = [

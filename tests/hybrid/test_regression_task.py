@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import sympy
 from hybrid.tasks.feynman import RegressionProblem
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from hybrid.evaluate.protocols import Method, Task
 from hybrid.evaluate.registry import get_method, get_task, methods_for
@@ -75,7 +77,7 @@ def test_tiny_mlp_scores_but_has_no_formula(task, test_set):
     method = _method("mlp", task, **TINY_MLP)
     assert method.family == "deep"
     method.fit(task.train_set(8, seed=0))
-    assert all(m.widths == (8,) and m.max_epochs == 30 for m in method.models_.values())
+    assert all(list(m.widths) == [8] and m.max_epochs == 30 for m in method.models_.values())
     scores = task.score(method, test_set)
     assert math.isfinite(scores["r2_test"]) and math.isfinite(scores["r2_extrap"])
     assert scores["r2_test"] < 0.999  # 8 points, 30 epochs: no match for the formula
@@ -213,7 +215,7 @@ def test_per_problem_records_failures_and_predicts_nan_for_them():
     good = _problem("good")
     X = good.X
     bad = RegressionProblem("bad", X, np.where(np.arange(len(X)) % 2 == 0, 1.0, -1.0), ("a", "b"))
-    method = PerProblemRegressor(PowerLawRegressor, family="hybrid").fit([good, bad])
+    method = PerProblemRegressor(PowerLawRegressor()).fit([good, bad])
     assert set(method.models_) == {"good"}
     assert set(method.errors_) == {"bad"} and method.errors_["bad"].startswith("ValueError:")
     assert np.all(np.isnan(method.predict("bad", X[:3])))
@@ -225,12 +227,14 @@ def test_per_problem_records_failures_and_predicts_nan_for_them():
 
 
 def test_per_problem_passes_variable_names_when_accepted():
-    method = PerProblemRegressor(PowerLawRegressor, family="hybrid").fit([_problem("p")])
+    method = PerProblemRegressor(PowerLawRegressor()).fit([_problem("p")])
     assert {s.name for s in method.formula("p").free_symbols} == {"a", "b"}
 
 
 def test_per_problem_works_with_regressors_without_variable_names():
-    class Mean:
+    class Mean(BaseEstimator):
+        family = "deep"
+
         def fit(self, X, y):
             self.mean_ = float(np.mean(y))
             return self
@@ -239,7 +243,8 @@ def test_per_problem_works_with_regressors_without_variable_names():
             return np.full(len(X), self.mean_)
 
     p = _problem("p")
-    method = PerProblemRegressor(Mean, family="deep").fit([p])
+    method = PerProblemRegressor(Mean()).fit([p])
+    assert method.family == "deep"
     assert np.array_equal(method.predict("p", p.X[:2]), np.full(2, p.y.mean()))
     assert method.formula("p") is None
 
@@ -248,19 +253,30 @@ def test_per_problem_every_fit_failing_raises():
     X = np.ones((6, 2))
     bad = RegressionProblem("bad", X, np.array([1.0, -1.0] * 3), ("a", "b"))
     with pytest.raises(RuntimeError, match="every fit failed"):
-        PerProblemRegressor(PowerLawRegressor, family="hybrid").fit([bad])
+        PerProblemRegressor(PowerLawRegressor()).fit([bad])
 
 
-def test_per_problem_makes_a_fresh_regressor_per_problem():
-    made = []
+def test_per_problem_clones_its_estimator_per_problem():
+    estimator = PowerLawRegressor(max_denominator=3)
+    method = PerProblemRegressor(estimator).fit([_problem("p", seed=0), _problem("q", seed=1)])
+    p, q = method.models_["p"], method.models_["q"]
+    assert p is not q and estimator not in (p, q)
+    assert p.max_denominator == q.max_denominator == 3
+    assert not hasattr(estimator, "fit_") and hasattr(p, "fit_")
+    assert method.get_params()["estimator__max_denominator"] == 3
+    assert method.family == "hybrid"
 
-    def make():
-        made.append(PowerLawRegressor())
-        return made[-1]
 
-    method = PerProblemRegressor(make, family="hybrid").fit([_problem("p", seed=0), _problem("q", seed=1)])
-    assert len(made) == 2 and made[0] is not made[1]
-    assert method.models_["p"] is made[0] and method.models_["q"] is made[1]
+def test_per_problem_refuses_what_is_not_an_estimator_instance():
+    with pytest.raises(TypeError, match="estimator"):
+        PerProblemRegressor(PowerLawRegressor).fit([_problem("p")])
+    with pytest.raises(TypeError, match="estimator"):
+        PerProblemRegressor(lambda: PowerLawRegressor()).fit([_problem("p")])
+
+
+def test_per_problem_predict_before_fit_raises():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        PerProblemRegressor(PowerLawRegressor()).predict("p", np.ones((2, 2)))
 
 
 # ---------------------------------------------------------------- r2_score

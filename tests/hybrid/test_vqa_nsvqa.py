@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from hybrid.symbolic.programs import answer_text, execute
+from sklearn.exceptions import NotFittedError
 
 from hybrid.vqa.data import make_vqa_data
 from hybrid.vqa.nsvqa import NSVQA, program_tokens, spread_over_templates
@@ -66,7 +67,7 @@ def test_bad_input_is_refused(fitted, tmp_path):
     model, train = fitted
     with pytest.raises(ValueError, match="VQAData"):
         NSVQA().fit("not data")
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         NSVQA().answer(train.images, ["what?"], [0])
     with pytest.raises(ValueError, match="missing"):
         NSVQA.load(tmp_path)

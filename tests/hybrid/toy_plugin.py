@@ -1,7 +1,9 @@
 """A toy task and methods for evaluator tests, loaded through HYBRID_PLUGINS.
 
 The task: estimate the mean (3.0) of normal samples. Its metric depends on the seed's
-data, so two backends agree only if they ran the same seeds on the same data.
+data, so two backends agree only if they ran the same seeds on the same data. The methods
+are scikit-learn estimators whose classes declare their family, registered under the same
+family (the registry checks that the two agree whenever it builds one).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from hybrid.evaluate.meter import record_ops
 from hybrid.evaluate.protocols import MetricSpec
@@ -18,6 +21,8 @@ from hybrid.evaluate.registry import register_method, register_task
 
 
 class ToyTask:
+    """Estimate the mean ``loc`` of normal samples; ``score`` reads the method's ``estimate_``."""
+
     name = "toy"
     metrics = (MetricSpec("acc", "1 / (1 + |error|)", True, 0.9), MetricSpec("err", "|error|", False, 0.1))
 
@@ -38,7 +43,9 @@ class ToyTask:
         return {"acc": 1.0 / (1.0 + err), "err": err}
 
 
-class MeanMethod:
+class MeanMethod(BaseEstimator):
+    """The sample mean, after sleeping ``delay`` seconds."""
+
     family = "hybrid"
 
     def __init__(self, delay: float = 0.0):
@@ -52,7 +59,7 @@ class MeanMethod:
         return self
 
 
-class HangingMethod:
+class HangingMethod(BaseEstimator):
     """The sample mean; with ``TOY_STARTED_DIR`` set, it first marks its start there (a file named
     by its pid) and sleeps ``delay`` seconds, so that a test can stop a sweep with its workers busy."""
 
@@ -70,7 +77,9 @@ class HangingMethod:
         return self
 
 
-class FirstValueMethod:
+class FirstValueMethod(BaseEstimator):
+    """The first sample."""
+
     family = "deep"
 
     def fit(self, data):
@@ -78,7 +87,9 @@ class FirstValueMethod:
         return self
 
 
-class BrokenMethod:
+class BrokenMethod(BaseEstimator):
+    """The first sample; raises when given ``TOY_BREAK_AT`` samples or more."""
+
     family = "deep"
 
     def fit(self, data):

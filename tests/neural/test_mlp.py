@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import torch
 from hybrid.neural.regression import MLPRegressor, StackedMLP
+from sklearn.base import RegressorMixin, clone
+from sklearn.exceptions import NotFittedError
 
 SMALL = {"widths": (16,), "learning_rates": (1e-2,), "max_epochs": 200, "patience": 50}
 
@@ -36,10 +38,14 @@ def test_learns_a_linear_function(linear_fit):
 
 
 def test_constructor_stores_hyper_parameters_only():
-    reg = MLPRegressor(widths=[4, 8], learning_rates=[0.1], seed=3)
-    assert reg.widths == (4, 8) and reg.learning_rates == (0.1,) and reg.seed == 3
+    widths = [4, 8]
+    reg = MLPRegressor(widths=widths, learning_rates=[0.1], seed=3)
+    assert reg.widths is widths and reg.learning_rates == [0.1] and reg.seed == 3  # stored as given
     assert not [k for k in vars(reg) if k.endswith("_")]
     assert reg.family == "deep"
+    copy = clone(reg)
+    assert copy.get_params() == reg.get_params() and copy.widths is not widths
+    assert isinstance(reg, RegressorMixin) and reg.set_params(depth=3).depth == 3
 
 
 def test_fit_returns_self():
@@ -101,7 +107,7 @@ def test_network_is_the_selected_model_as_a_plain_module():
 
 
 def test_predict_before_fit_raises():
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         MLPRegressor().predict(np.ones((3, 2)))
 
 

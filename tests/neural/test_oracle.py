@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from hybrid.neural.regression.oracle import MLPOracle
+from sklearn.exceptions import NotFittedError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -56,9 +57,9 @@ def test_predict_shapes_dtype_and_call(product_oracle):
 
 
 def test_predict_before_fit_raises():
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         MLPOracle().predict(np.ones((2, 2)))
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         MLPOracle()(np.ones((2, 2)))
 
 

@@ -14,6 +14,8 @@ from hybrid.neural.planning.rl_baselines import (  # noqa: E402
     evaluate_success,
     interactions_used,
     make_env,
+    sb3_from_bytes,
+    sb3_to_bytes,
     train_sb3,
 )
 
@@ -136,3 +138,19 @@ def test_ppo_runs_on_a_registered_env():
     assert interactions_used(model) == 64 and model.observation_space.shape == (3, 64, 64)
     rate = evaluate_success(model, "hybrid/LightsOut-v0", n_episodes=2, seed=0, max_steps=20)
     assert rate in (0.0, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_a_model_round_trips_through_bytes(algo):
+    kwargs = {"n_steps": 16, "batch_size": 16, "n_epochs": 1} if algo == "ppo" else {"learning_starts": 8}
+    model = train_sb3(algo, _make, total_timesteps=16, seed=0, frame_size=36, illegal_action="noop", algo_kwargs=kwargs,
+                      n_envs=1)
+    data = sb3_to_bytes(model)
+    assert isinstance(data, bytes) and data[:2] == b"PK"  # SB3's zip
+    restored = sb3_from_bytes(algo, data)
+    assert restored.env is None and interactions_used(restored) == interactions_used(model)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 3, 36, 36), dtype=np.uint8)
+    for frame in frames:
+        assert restored.predict(frame, deterministic=True)[0] == model.predict(frame, deterministic=True)[0]
+    with pytest.raises(ValueError, match="algo"):
+        sb3_from_bytes("a2c", data)

@@ -7,6 +7,8 @@ torch = pytest.importorskip("torch")
 
 from hybrid.neural.vqa.baselines import CNNLSTM, FiLM  # noqa: E402
 from hybrid.tasks.clevr import SceneObject, render_scene  # noqa: E402
+from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -134,11 +136,24 @@ def test_bad_settings_and_unfitted_use(fitted, data):
         CNNLSTM(epochs=0).fit(images, questions, answers, index)
     with pytest.raises(ValueError, match="device"):
         FiLM(device="tpu").fit(images, questions, answers, index)
-    with pytest.raises(ValueError, match="n_blocks"):
+    with pytest.raises(TypeError, match="n_blocks"):  # a FiLM size: CNNLSTM has no such argument
         CNNLSTM(n_blocks=2)
-    with pytest.raises(RuntimeError, match="fit"):
+    with pytest.raises(NotFittedError, match="fit"):
         FiLM().predict(images, questions, index)
     with pytest.raises(ValueError, match="image_index"):
         fitted["FiLM"].predict(images, questions, index + len(images))
     with pytest.raises(ValueError, match="batch_size"):
         fitted["FiLM"].predict(images, questions, index, batch_size=0)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_constructor_arguments_are_the_parameters(name):
+    cls, sizes = MODELS[name]
+    model = cls(epochs=3, patience=2, clip_norm=None, **sizes)
+    params = model.get_params()
+    assert params["epochs"] == 3 and params["patience"] == 2 and params["clip_norm"] is None
+    assert {k: params[k] for k in sizes} == sizes
+    assert set(params) == {*cls._net_args, "epochs", "batch_size", "lr", "weight_decay", "val_fraction",
+                           "patience", "clip_norm", "max_seconds", "seed", "device", "progress"}
+    assert clone(model).get_params() == params
+    assert model.set_params(hidden=8).hidden == 8
