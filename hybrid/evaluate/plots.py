@@ -6,8 +6,9 @@
 - Interval bands are cut at the metric's true bounds (``minimum``, ``ceiling``) only; the
   axes' limits, not a clip of the data, decide what is visible, so a band that runs off
   the bottom of the plot is seen to run off.
-- Point labels (``n=``, true values) are placed where they overlap no other label; one
-  that fits nowhere is left out (the line's points are in order of ``n``).
+- Point labels (``n=``, true values) are placed where they overlap no other label; an
+  ``n=`` label that fits nowhere is left out (the line's points are in order of ``n``),
+  but a clipped point's true value never is: it goes where it overlaps the fewest labels.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ FAMILY_COLOURS = {"hybrid": ["#1b7837", "#2166ac", "#5aae61"], "deep": ["#d6604d
                   "compressed-deep": ["#8073ac", "#542788"], "peer": ["#737373", "#bf812d", "#35978f"]}
 #: Offsets (points) tried in turn for a label: above right, below right, above left, below left, further out.
 _OFFSETS = [(4, 4, "left", "bottom"), (4, -4, "left", "top"), (-4, 4, "right", "bottom"),
-            (-4, -4, "right", "top"), (4, 14, "left", "bottom"), (4, -14, "left", "top")]
+            (-4, -4, "right", "top"), (4, 14, "left", "bottom"), (4, -14, "left", "top"),
+            (-4, 14, "right", "bottom"), (-4, -14, "right", "top"), (0, 24, "center", "bottom")]
 
 
 def colours(order: list[str], families: dict[str, str]) -> dict[str, str]:
@@ -92,19 +94,36 @@ class LabelPlacer:
         self.boxes: list[Any] = []
         self.dropped = 0
 
-    def add(self, x: float, y: float, text: str, colour: str = "black") -> bool:
-        """Label the point ``(x, y)`` (data coordinates) with ``text``; returns whether it was placed."""
+    def add(self, x: float, y: float, text: str, colour: str = "black", required: bool = False) -> bool:
+        """Label the point ``(x, y)`` (data coordinates) with ``text``; returns whether it was placed.
+
+        A ``required`` label (a clipped point's true value) that fits nowhere free is placed
+        where it overlaps the fewest labels, inside the axes if any offset is, and counted
+        as placed.
+        """
         axes_box = self.ax.get_window_extent(self.renderer)
-        for dx, dy, ha, va in _OFFSETS:
+        fallback: tuple[tuple[int, int], tuple] | None = None
+        for offset in _OFFSETS:
+            dx, dy, ha, va = offset
             label = self.ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
                                      ha=ha, va=va, color=colour)
             box = label.get_window_extent(self.renderer)
             inside = (box.x0 >= axes_box.x0 and box.x1 <= axes_box.x1 and box.y0 >= axes_box.y0
                       and box.y1 <= axes_box.y1)
-            if inside and not any(box.overlaps(other) for other in self.boxes):
+            overlaps = sum(box.overlaps(other) for other in self.boxes)
+            if inside and not overlaps:
                 self.boxes.append(box)
                 return True
             label.remove()
+            cost = (0 if inside else 1, overlaps)
+            if fallback is None or cost < fallback[0]:
+                fallback = (cost, offset)
+        if required and fallback is not None:
+            dx, dy, ha, va = fallback[1]
+            label = self.ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
+                                     ha=ha, va=va, color=colour)
+            self.boxes.append(label.get_window_extent(self.renderer))
+            return True
         self.dropped += 1
         return False
 
@@ -171,7 +190,7 @@ def plot_sample_efficiency(task: str, methods: dict[str, dict[int, Any]], order:
             fig.canvas.draw()
             placer = LabelPlacer(fig, ax)
             for n, y, v, colour in clipped_points:
-                placer.add(n, y, _fmt_value(v), colour)
+                placer.add(n, y, _fmt_value(v), colour, required=True)
     return _save(fig, axes, f"{task}: performance vs amount of data", out / f"{task}_sample_efficiency.png")
 
 
@@ -220,6 +239,6 @@ def plot_compute(task: str, methods: dict[str, dict[int, Any]], order: list[str]
         if labels:
             fig.canvas.draw()
             placer = LabelPlacer(fig, ax)
-            for _, xi, yi, text, colour in sorted(labels, key=lambda lab: not lab[0]):  # clipped first
-                placer.add(xi, yi, text, colour)
+            for clipped, xi, yi, text, colour in sorted(labels, key=lambda lab: not lab[0]):  # clipped first
+                placer.add(xi, yi, text, colour, required=clipped)
     return _save(fig, axes, f"{task}: compute vs {spec.name}", out / f"{task}_compute.png")

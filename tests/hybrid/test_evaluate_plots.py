@@ -44,6 +44,19 @@ def test_label_placer_never_overlaps_and_counts_what_it_drops():
     plt.close(fig)
 
 
+def test_a_clipped_value_is_never_dropped_even_in_a_crowd():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 10)
+    fig.canvas.draw()
+    placer = LabelPlacer(fig, ax)
+    for k in range(12):
+        placer.add(9.9, 0.1 + 0.01 * k, f"n={2**k}")  # fill the corner of the axes
+    assert placer.add(9.9, 0.1, "n=128: -2.1", required=True)
+    assert "n=128: -2.1" in [text.get_text() for text in ax.texts]
+    plt.close(fig)
+
+
 def test_compute_figure_marks_a_clipped_point(tmp_path, monkeypatch):
     drawn = {}
 
