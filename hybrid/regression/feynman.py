@@ -18,216 +18,99 @@ The loop of Udrescu & Tegmark (2020), recursive as in AI Feynman 2.0:
 4. Everything tried goes on a Pareto front of (description length, error).
 
 The symbolic pieces live in :mod:`hybrid.symbolic.regression`; the oracle in
-:mod:`hybrid.neural.regression`; this module only composes them.
+:mod:`hybrid.neural.regression`. This module holds the estimator (a scikit-learn
+regressor with PySR's habits: ``equations_``, ``model_selection``, ``sympy(i)``,
+``latex(i)``, ``predict(X, index)``, ``pytorch(i)``, ``numpy_function(i)``, ``save`` /
+``load``, ``warm_start``); the search is in :mod:`hybrid.regression.feynman_search`, its
+steps in :mod:`hybrid.regression.feynman_steps`, the table and exports in
+:mod:`hybrid.regression.feynman_equations`.
 """
-
 from __future__ import annotations
 
-import itertools
+import json
 import math
 import numbers
-import time
-from dataclasses import dataclass, field
+import re
+from pathlib import Path
 
 import numpy as np
 import sympy
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from hybrid.neural.regression.oracle import MLPOracle
-from hybrid.symbolic.regression.bruteforce import DEFAULT_OPERATORS, brute_force, check_operators, evaluate, snap_number
-from hybrid.symbolic.regression.composition import Composition, find_compositions, fit_inner
-from hybrid.symbolic.regression.constants import free_coefficients, polish_constants, snap_within_uncertainty
-from hybrid.symbolic.regression.dimensional import dimensional_reduction
-from hybrid.symbolic.regression.library import fit_library
-from hybrid.symbolic.regression.noise import estimate_noise, residual_structure, structured_share
-from hybrid.symbolic.regression.pareto import ParetoFront, description_length
-from hybrid.symbolic.regression.polyfit import fit_polynomial
-from hybrid.symbolic.regression.rational import fit_rational
-from hybrid.symbolic.regression.symmetry import find_scaling_symmetry, find_separability, find_translational_symmetry
-from hybrid.symbolic.regression.transforms import OUTPUT_TRANSFORMS
-from hybrid.tasks.arrays import check_variable_names, check_X, check_xy
+from hybrid.evaluate.meter import record_ops
+from hybrid.regression.feynman_equations import (
+    MODEL_SELECTIONS,
+    Equation,
+    EquationTable,
+    NumpyFormula,
+    equation_table,
+    parse_srepr,
+    point_of,
+    select_index,
+)
+from hybrid.regression.feynman_search import SolverSearch
+from hybrid.regression.feynman_steps import WORK_KINDS, _Found
+from hybrid.regression.sklearn_input import check_lengths
+from hybrid.symbolic.regression.bruteforce import DEFAULT_OPERATORS, check_operators
+from hybrid.symbolic.regression.pareto import ParetoFront, ParetoPoint
+from hybrid.tasks.arrays import check_xy
 
-#: A residual whose neighbour correlation (:func:`~hybrid.symbolic.regression.noise.residual_structure`)
-#: is above this still depends on the inputs: the formula misses something.
-STRUCTURE_THRESHOLD = 0.25
-#: Errors below this are round-off: the formula is accepted without a structure test.
-ROUNDOFF = 1e-9
+__all__ = ["FeynmanRegressor"]
 
-#: Fits of a transformed target get this many times the tolerance (``1/y**2`` doubles
-#: relative noise); what counts is the restored formula's error on ``y`` itself.
-TRANSFORM_SLACK = 3.0
+#: ``device`` values: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
-#: Constants longer than this (in bits) are refitted on ``y`` after an output transform is
-#: undone: a fit of ``1/y**2`` weighs the points unlike ``y`` does, so its constants are
-#: only approximately those of the law.
-RESTORE_BITS = 6.0
-
-#: A tolerance above this means noisy data: formulas are then chosen by description length.
-NOISY = 1e-4
-
-#: Formulas with more free constants than this are not refitted on noisy data.
-MAX_REFIT_CONSTANTS = 8
-
-#: On noisy data an accepted formula longer than this (in bits; the longest law of the
-#: FSReD table takes 130) is a fit within the noise, not yet a law: the later stages
-#: still run, and it competes with what they find.
-LONG_FORMULA_BITS = 150.0
-
-#: Highest numerator and denominator degree of the rational fit, by number of variables.
-RATIONAL_DEGREES = {1: 4, 2: 4, 3: 3}
-
-#: Most basis functions the library fit builds (columns of its design matrix).
-LIBRARY_COLUMNS = 5000
-
-#: Smallest sine tolerance of the compositionality test and of the inner search's match.
-COMPOSITION_SINE = 0.005
-
-#: Compositions tried per node, best first (each costs an inner search and a sub-problem).
-COMPOSITIONS_TRIED = 3
-
-#: Up to this many variables, y = F(g(all of them)) is tried too (the inner search's reach
-#: shrinks fast with the number of variables).
-FULL_COMPOSITION_VARIABLES = 5
-
-#: Output transforms tried at every node, most useful first.
-TRANSFORMS: tuple[str, ...] = ("square", "sqrt", "inverse", "log", "exp", "inverse_square", "arcsin", "sin", "cos")
+#: The ``format`` field of a saved model (:meth:`FeynmanRegressor.save`).
+SAVE_FORMAT = "hybrid.regression.FeynmanRegressor"
+SAVE_VERSION = 1
 
 
-@dataclass
-class _Context:
-    deadline: float
-    tolerance: float
-    operators: tuple[str, ...]
-    rng: np.random.Generator
-    device: str
-    seed: int
-    use_oracle: bool
-    max_depth: int
-    #: Where :meth:`FeynmanRegressor._fits` leaves every formula it accepted (noisy data only).
-    pool: list | None = None
-    #: ``|y / target|`` of the formulation being solved, on noisy data (else ``None``).
-    weights: np.ndarray | None = None
-    counter: itertools.count = field(default_factory=itertools.count)
-    work: dict[str, int] = field(default_factory=lambda: {"expressions": 0, "oracle_calls": 0, "oracles_trained": 0})
-
-    def left(self) -> float:
-        return self.deadline - time.perf_counter()
-
-    def fresh(self) -> sympy.Symbol:
-        return sympy.Symbol(f"u{next(self.counter)}", real=True)
-
-
-@dataclass(frozen=True)
-class _Found:
-    expression: sympy.Expr
-    error: float
-    steps: tuple[str, ...]
-    exact: bool
-
-
-def _rel_error(pred: np.ndarray | None, y: np.ndarray) -> float:
-    if pred is None:
-        return math.inf
-    return float(np.sqrt(np.mean((pred - y) ** 2)) / (np.sqrt(np.mean(y**2)) or 1.0))
-
-
-def _mdl(expr: sympy.Expr, error: float, n: int) -> float:
-    """Bits to send ``expr`` and then its residual on ``n`` points (at most 1000 counted)."""
-    return description_length(expr) + min(n, 1000) / 2 * math.log2(max(error, 1e-15) ** 2)
-
-
-def _transform_slack(tr, t: np.ndarray, ty: np.ndarray, weights: np.ndarray) -> float:
-    """How many times ``t``'s tolerance a fit of ``ty = T(t)`` needs, by propagating the noise.
-
-    The measured output is ``weights * t`` with noise of one size everywhere; ``T(t)``'s
-    noise at each point is ``|T'(t)| / weights`` times it. The ratio of the two relative
-    RMS noises (at least 1) is returned; :data:`TRANSFORM_SLACK` where ``T'`` is not finite.
-    """
-    rms = lambda a: float(np.sqrt(np.mean(a**2)))  # noqa: E731
-    h = 1e-6 * np.maximum(np.abs(t), 1e-12)
-    with np.errstate(all="ignore"):
-        deriv = (tr.forward(t + h) - tr.forward(t - h)) / (2 * h)
-        scale_t = rms(1.0 / weights) / rms(t)
-        scale_ty = rms(deriv / weights) / rms(ty)
-    ratio = scale_ty / scale_t
-    return max(ratio, 1.0) if np.isfinite(ratio) else TRANSFORM_SLACK
-
-
-def _transformed(y: np.ndarray, transforms):
-    """Each transform that applies to ``y`` (sign-oriented), with ``T(y)`` when finite and not constant."""
-    for tr in transforms:
-        tr = tr.oriented(y)
-        if not tr.applies(y):
-            continue
-        with np.errstate(all="ignore"):
-            ty = tr.forward(y)
-        if np.all(np.isfinite(ty)) and np.ptp(ty) > 0:
-            yield tr, ty
-
-
-def _free_long_constants(expr: sympy.Expr, max_bits: float = 12.0) -> sympy.Expr:
-    """Replace numbers that take more than ``max_bits`` to write (e.g. ``2401/(31*e*pi**3)``) by floats."""
-    def long(node) -> bool:
-        return bool(node.is_number and not node.is_Integer and description_length(node) > max_bits)
-
-    replacements = {}
-    for node in sympy.preorder_traversal(expr):
-        if node.is_number and long(node) and not any(node in r.args for r in replacements):
-            replacements[node] = sympy.Float(float(node), 15)
-    return expr.xreplace(replacements) if replacements else expr
-
-
-def _tidy(expr: sympy.Expr, symbols, X: np.ndarray) -> sympy.Expr:
-    """The shortest of ``expr`` and its cancelled and factored forms that agrees with it on ``X``.
-
-    A ratio restored from dimensionless groups, ``r1*(m1*r1/(m2*r2) + 1)/(m1*r1/(m2*r2) + r1/r2)``,
-    reads ``(m1*r1 + m2*r2)/(m1 + m2)`` after ``cancel``.
-    """
-    if sympy.count_ops(expr) > 80:  # sympy's rewriting grows fast: leave long formulas alone
-        return expr
-    best, best_len = expr, description_length(expr)
-    reference = evaluate(expr, symbols, X[:50])
-    for rewrite in (lambda e: sympy.cancel(sympy.together(e)), sympy.factor):
-        try:
-            form = rewrite(expr)
-        except (sympy.PolynomialError, TypeError, ValueError):
-            continue
-        length = description_length(form)
-        if length < best_len:
-            values = evaluate(form, symbols, X[:50])
-            if reference is not None and values is not None and np.allclose(values, reference, rtol=1e-9, atol=0):
-                best, best_len = form, length
-    return best
-
-
-def _split_exp(expr: sympy.Expr) -> sympy.Expr:
-    """``exp(a + c) -> exp(c) * exp(a)``, so a float inside an exponential becomes a factor."""
-    return expr.replace(
-        lambda e: isinstance(e, sympy.exp) and e.args[0].is_Add,
-        lambda e: sympy.Mul(*[sympy.exp(t) for t in e.args[0].args]),
-    )
-
-
-class FeynmanRegressor:
-    """Symbolic regression in the style of AI Feynman; scikit-learn style.
+class FeynmanRegressor(SolverSearch, RegressorMixin, BaseEstimator):
+    """Symbolic regression in the style of AI Feynman; a scikit-learn regressor with PySR's habits.
 
     Args:
         time_budget_s: wall-clock budget of one :meth:`fit` (the search stops when it is
             spent and returns the best formula found).
         operators: brute-force alphabet (names from
             :data:`hybrid.symbolic.regression.bruteforce.OPERATORS`).
-        device: where the oracle trains: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        device: where the oracle trains: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         tolerance: relative RMS error under which a formula counts as found;
             ``None`` estimates it from the data's noise level.
         max_degree: highest total degree of the polynomial fit.
         use_oracle: train the neural oracle and use symmetries/separability.
         max_depth: deepest recursion of the decomposition.
         seed: seeds the search subsets and the oracle.
+        model_selection: which row of ``equations_`` :meth:`predict`, :meth:`sympy`,
+            :meth:`latex` and the exports use when no index is given: ``"solver"`` (the
+            solver's own choice: the formula it accepted, else the one of least description
+            length counting the residual's bits), or PySR's ``"accuracy"`` (lowest loss),
+            ``"score"`` (highest score), ``"best"`` (highest score among the rows whose loss
+            is at most 1.5 times the lowest).
+        warm_start: if True and the model is fitted on the same variable names, :meth:`fit`
+            starts from the previous fit: its formula and its equations are re-scored on the
+            new data and seed the Pareto front, and if its formula is accepted on the new
+            data (exact constants, within tolerance, residual like noise) the search is
+            skipped (``warm_started_`` is then True). Nothing else (oracle, brute-force
+            store) is kept between fits.
 
     After :meth:`fit`: ``expression_`` (sympy), ``error_`` (relative RMS on the data),
-    ``steps_`` (which steps produced the formula), ``pareto_front_``
-    (:class:`~hybrid.symbolic.regression.pareto.ParetoFront`), ``solved_`` (a formula within
-    tolerance with exact constants), ``operations_`` (symbolic work: expressions
-    evaluated, oracle calls, oracles trained), ``noise_`` (the noise estimate).
+    ``steps_`` (which steps produced the formula), ``equations_``
+    (:class:`~hybrid.regression.feynman_equations.EquationTable`), ``pareto_front_``
+    (:class:`~hybrid.symbolic.regression.pareto.ParetoFront`, sub-problems' points
+    included), ``solved_`` (a formula within tolerance with exact constants),
+    ``operations_`` (symbolic work by kind, see
+    :data:`~hybrid.regression.feynman_steps.WORK_KINDS`; also reported to the running
+    meter), ``noise_`` (the noise estimate), ``tolerance_``, ``seconds_``,
+    ``warm_started_``, ``variable_names_``, ``symbols_``, ``n_features_in_``.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).uniform(1, 5, (200, 2))
+        >>> reg = FeynmanRegressor(time_budget_s=10, use_oracle=False)
+        >>> reg = reg.fit(X, X[:, 0] * X[:, 1] ** 2, variable_names=["m", "v"])
+        >>> reg.sympy()
+        m*v**2
     """
 
     family = "hybrid"
@@ -242,6 +125,8 @@ class FeynmanRegressor:
         use_oracle: bool = True,
         max_depth: int = 4,
         seed: int = 0,
+        model_selection: str = "solver",
+        warm_start: bool = False,
     ):
         self.time_budget_s = time_budget_s
         self.operators = operators
@@ -251,16 +136,19 @@ class FeynmanRegressor:
         self.use_oracle = use_oracle
         self.max_depth = max_depth
         self.seed = seed
+        self.model_selection = model_selection
+        self.warm_start = warm_start
 
-    # --- public API -----------------------------------------------------------------
+    # --- fitting --------------------------------------------------------------------
     def fit(self, X, y, variable_names=None, units=None) -> FeynmanRegressor:
         """Find a formula ``y = f(X)``.
 
         Args:
-            X: inputs ``(n, d)``, finite, ``n > d``.
+            X: inputs ``(n, d)``, finite, ``n > d`` (an array, or a DataFrame whose column
+                names become the variable names).
             y: targets ``(n,)``, finite, not constant.
-            variable_names: column names (default ``x0, x1, ...``); they name the
-                symbols of the result.
+            variable_names: column names (default: the DataFrame's, else ``x0, x1, ...``);
+                they name the symbols of the result.
             units: SI unit exponents: an array ``(d + 1, k)`` whose first ``d`` rows are
                 the inputs' and last row the output's (k base units, e.g. m, s, kg, K,
                 A), or an object with ``inputs`` ``(d, k)`` and ``output`` ``(k,)``
@@ -272,603 +160,224 @@ class FeynmanRegressor:
 
         Raises:
             ValueError: on NaN/inf, mismatched lengths, fewer samples than variables, a
-                constant target, units of the wrong shape or that cannot balance.
+                constant target, units of the wrong shape or that cannot balance, or a
+                parameter out of range (the message names it).
+            TypeError: on a parameter of the wrong type (the message names it).
         """
-        X, y = check_xy(X, y)
+        operators = self._check_params()
+        check_lengths(X, y)
+        X, y = check_xy(*validate_data(self, X, y, y_numeric=True, reset=True))
         n, d = X.shape
         if n <= d:
-            raise ValueError(f"need more samples than variables: got {n} samples for {d} variables")
+            raise ValueError(
+                f"need more samples than variables: got n_samples={n} for n_features={d} (the fit is underdetermined)")
         if np.ptp(y) <= 1e-12 * max(float(np.max(np.abs(y))), 1e-300):
             raise ValueError("y is constant: there is no formula to find beyond the constant itself")
-        budget = self.time_budget_s
-        if isinstance(budget, bool) or not isinstance(budget, numbers.Real) or not math.isfinite(budget) or budget <= 0:
-            # NaN would pass "<= 0" and leave the search without a deadline
-            raise ValueError(f"time_budget_s must be a finite number > 0, got {budget!r}")
-        operators = check_operators(self.operators)
+        if variable_names is None and hasattr(self, "feature_names_in_"):
+            variable_names = [str(c) for c in self.feature_names_in_]
         names = self._names(variable_names, d)
         input_units, output_units = self._units(units, d)
+        warm = self._warm_formulas(names)
         self.symbols_ = tuple(sympy.Symbol(nm, real=True) for nm in names)
         self.variable_names_ = names
-        start = time.perf_counter()
-        ctx = _Context(
-            deadline=start + float(self.time_budget_s),
-            tolerance=0.0,
-            operators=operators,
-            rng=np.random.default_rng(self.seed),
-            device=self.device,
-            seed=self.seed,
-            use_oracle=self.use_oracle,
-            max_depth=self.max_depth,
-        )
-        self.pareto_front_ = ParetoFront()
-        found = None
-        reduction = None
-        if input_units is not None:
-            reduction = dimensional_reduction(input_units, output_units)
-            with np.errstate(all="ignore"):
-                Z = reduction.groups(X) if reduction.n_groups else np.zeros((n, 0))
-                t = reduction.reduce_target(X, y)
-            if not (np.all(np.isfinite(Z)) and np.all(np.isfinite(t))):
-                reduction = None  # e.g. fractional powers of negative inputs: work without units
-        # Each formulation: [data, targets, symbols, tolerance, restore-to-original-variables,
-        # scale]. On noisy data the tolerance of every formulation is ``y_tol * scale``:
-        # one noise level, that of the measured y, read in the formulation's own target.
-        formulations = []
-        raw_noise = estimate_noise(X, y)
-        y_noise = raw_noise
-        if reduction is not None:
-            gsyms = tuple(ctx.fresh() for _ in range(reduction.n_groups))
-            noise = estimate_noise(Z, t) if Z.shape[1] else self._constant_noise(t)
-            # |prefactor| weighs t back into y's units, where the noise is the same everywhere.
-            weight = np.abs(y / t) if np.all(t != 0) else np.abs(reduction.prefactor(X))
-            y_noise = min(raw_noise, self._weighted_noise(Z, t, weight))
-            t_scale = self._target_scale(t, weight)
-
-            def restore(sub: _Found, reduction=reduction, gsyms=gsyms) -> _Found | None:
-                expr = reduction.restore(sub.expression, list(gsyms), list(self.symbols_))
-                return self._verified(expr, X, y, ctx, ("dimensional", *sub.steps), polish=not sub.exact)
-
-            formulations.append([Z, t, gsyms, self._tolerance(noise), restore, t_scale])
-            self.noise_ = noise
-        formulations.append([X, y, self.symbols_, self._tolerance(raw_noise), lambda sub: sub, 1.0])
-        if reduction is None:
-            self.noise_ = raw_noise
-        y_tol = self._tolerance(y_noise)
-        noisy = y_tol > NOISY
-        if noisy:
-            self.noise_ = y_noise
-            for f in formulations:
-                f[3] = y_tol * f[5]
-
-        verdicts: dict[tuple[str, float], bool] = {}
-
-        def weights_of(target: np.ndarray) -> np.ndarray:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                w = np.abs(y / target)
-            return w if np.all(np.isfinite(w)) and np.all(w > 0) else np.ones_like(y)
-
-        def accepted(f: _Found | None) -> bool:
-            if f is None or not (f.exact and f.error <= (y_tol if noisy else ctx.tolerance)):
-                return False
-            key = (sympy.srepr(f.expression), f.error)
-            if key not in verdicts:
-                verdicts[key] = self._noise_like(f.expression, self.symbols_, X, y, f.error)
-            return verdicts[key]
-
-        def done() -> bool:
-            return accepted(found)
-
-        # Cheap steps on every formulation first, then the oracle, then long searches:
-        # a problem that polyfit solves raw is not held up by an oracle on its groups.
-        # On noisy data every formulation's stage runs, and of the formulas accepted (each
-        # refitted on y with its constants snapped within their error bars) the one of least
-        # description length, counting the residual's bits, wins.
-        solutions: list[_Found] = []
-        for stage in ("fits", "brute", "decompose", "long"):
-            for formulation in formulations:
-                Zf, tf, syms, tol, back, scale = formulation
-                if (done() and not noisy) or ctx.left() <= 0:
-                    break
-                ctx.tolerance = tol
-                ctx.pool = [] if noisy else None
-                ctx.weights = weights_of(tf) if noisy else None
-                if Zf.shape[1] == 0:
-                    sub = self._constant(tf, ctx) if stage == "fits" else None
-                else:
-                    sub = self._solve(Zf, tf, syms, ctx, depth=0, oracle=None, stage=stage)
-                # A candidate whose residual had structure showed the noise to be lower.
-                if ctx.tolerance < tol:
-                    if noisy:
-                        y_tol = min(y_tol, ctx.tolerance / scale)
-                        for f in formulations:
-                            f[3] = min(f[3], y_tol * f[5])
-                    else:
-                        for f in formulations:
-                            f[3] = min(f[3], ctx.tolerance)
-                subs = [sub] if sub is not None else []
-                subs += [c for c in ctx.pool or () if c is not sub]
-                for each in subs:
-                    candidate = back(each)
-                    if candidate is not None and noisy:
-                        candidate = self._refined(candidate, X, y)
-                    if candidate is not None and (found is None or self._better(candidate, found)) \
-                            and not (noisy and accepted(found)):
-                        found = candidate
-                    if noisy and accepted(candidate):
-                        solutions.append(candidate)
-            if solutions:
-                found = min(solutions, key=lambda f: _mdl(f.expression, f.error, len(y)))
-                if description_length(found.expression) <= LONG_FORMULA_BITS:
-                    break
-        ctx.pool = None
-        ctx.tolerance = y_tol if noisy else formulations[0][3]
-        inputs = set(self.symbols_)
-        for point in self.pareto_front_.points if found is None else ():
-            # A point over a sub-problem's own variables (u0, u1, ... of a split) is not a
-            # formula of X: predicting with it evaluated sympy objects (III.9.52 crashed).
-            if point.expression.free_symbols <= inputs:
-                found = _Found(point.expression, point.error, (point.source,), False)
-        if found is None or not found.expression.free_symbols <= inputs:
-            # Nothing over the user's variables could be evaluated: the mean is the best formula.
-            c = float(np.mean(y))
-            found = _Found(sympy.Float(c, 15), _rel_error(np.full_like(y, c), y), ("constant",), False)
-        best = self._select(found, X, y, solved=accepted(found))
-        best = _Found(_tidy(best.expression, self.symbols_, X), best.error, best.steps, best.exact)
-        self.expression_ = best.expression
-        self.error_ = best.error
-        self.steps_ = best.steps
-        self.solved_ = accepted(best)
-        self.tolerance_ = ctx.tolerance
-        self.operations_ = dict(ctx.work)
-        self.seconds_ = time.perf_counter() - start
-        self._fn = sympy.lambdify(self.symbols_, self.expression_, modules="numpy")
+        self._search(X, y, input_units, output_units, operators, warm=warm)
+        self.equations_ = equation_table(
+            self.pareto_front_.points, point_of(self.expression_, self.error_, self.steps_), set(self.symbols_))
+        self._formulas: dict[int, NumpyFormula] = {}
+        for kind, count in self.operations_.items():
+            if count:
+                record_ops(kind, count)
         return self
 
-    def predict(self, X) -> np.ndarray:
-        """Evaluate the found formula on ``X`` ``(n, d)``; returns ``(n,)``."""
-        if not hasattr(self, "expression_"):
-            raise RuntimeError("FeynmanRegressor is not fitted: call fit(X, y) first")
-        X = check_X(X, n_features=len(self.symbols_))
-        with np.errstate(all="ignore"):
-            out = np.asarray(self._fn(*X.T), dtype=float)
-        return np.broadcast_to(out, (X.shape[0],)).copy()
+    def _check_params(self) -> tuple[str, ...]:
+        """Check every parameter (sklearn checks them in ``fit``); returns the operators."""
+        budget = self.time_budget_s
+        if not isinstance(budget, numbers.Real):
+            raise TypeError(f"time_budget_s must be a number of seconds, got {type(budget).__name__} {budget!r}")
+        if isinstance(budget, bool) or not math.isfinite(budget) or budget <= 0:
+            # NaN would pass "<= 0" and leave the search without a deadline
+            raise ValueError(f"time_budget_s must be a finite number > 0, got {budget!r}")
+        if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        tol = self.tolerance
+        if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)):
+            raise TypeError(f"tolerance must be None or a number, got {type(tol).__name__} {tol!r}")
+        if tol is not None and not (math.isfinite(tol) and tol >= 0):
+            raise ValueError(f"tolerance must be None or a finite number >= 0, got {tol!r}")
+        for name, low in (("max_degree", 1), ("max_depth", 0), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+            if value < low:
+                raise ValueError(f"{name} must be >= {low}, got {value}")
+        for name in ("use_oracle", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if self.model_selection not in MODEL_SELECTIONS:
+            raise ValueError(f"model_selection must be one of {MODEL_SELECTIONS}, got {self.model_selection!r}")
+        return check_operators(self.operators)
 
-    def sympy(self) -> sympy.Expr:
-        """The found formula as a sympy expression over symbols named by the variables."""
-        if not hasattr(self, "expression_"):
-            raise RuntimeError("FeynmanRegressor is not fitted: call fit(X, y) first")
-        return self.expression_
-
-    def latex(self) -> str:
-        """The found formula in LaTeX."""
-        return sympy.latex(self.sympy())
-
-    # --- input handling -------------------------------------------------------------
-    @staticmethod
-    def _names(variable_names, d: int) -> tuple[str, ...]:
-        names = check_variable_names(variable_names, d)
-        for nm in names:
-            if not nm.isidentifier():
-                raise ValueError(f"variable name {nm!r} is not an identifier")
-        return names
-
-    @staticmethod
-    def _units(units, d: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-        if units is None:
-            return None, None
-        if hasattr(units, "inputs") and hasattr(units, "output"):
-            inputs, output = np.asarray(units.inputs, dtype=float), np.asarray(units.output, dtype=float)
-        else:
-            arr = np.asarray(units, dtype=float)
-            if arr.ndim != 2 or arr.shape[0] != d + 1:
-                raise ValueError(
-                    f"units must have shape ({d + 1}, n_base_units): one row per variable and a last row for "
-                    f"the output; got shape {arr.shape}"
-                )
-            inputs, output = arr[:-1], arr[-1]
-        if inputs.ndim != 2 or inputs.shape[0] != d or output.shape != (inputs.shape[1],):
-            raise ValueError(f"units must give ({d}, k) input exponents and (k,) output exponents")
-        if not (np.all(np.isfinite(inputs)) and np.all(np.isfinite(output))):
-            raise ValueError("units contain NaN or inf")
-        return inputs, output
-
-    def _tolerance(self, noise: float) -> float:
-        if self.tolerance is not None:
-            return float(self.tolerance)
-        return float(min(max(1e-6, 1.5 * noise), 0.05))
-
-    @staticmethod
-    def _constant_noise(t: np.ndarray) -> float:
-        return float(np.std(t) / (np.sqrt(np.mean(t**2)) or 1.0))
-
-    @staticmethod
-    def _weighted_noise(Z: np.ndarray, t: np.ndarray, weight: np.ndarray) -> float:
-        """Relative noise of ``y = weight * t`` read from the dimensionless problem ``t(Z)``."""
-        if Z.shape[1]:
-            return estimate_noise(Z, t, weights=weight)
-        c = float(weight**2 @ t) / (float(weight @ weight) or 1.0)  # least squares on y
-        y = weight * t
-        return float(np.sqrt(np.mean((y - weight * c) ** 2)) / (np.sqrt(np.mean(y**2)) or 1.0))
-
-    @staticmethod
-    def _target_scale(t: np.ndarray, weight: np.ndarray) -> float:
-        """Relative RMS of ``t``'s noise over that of ``y = weight * t``'s (noise even on y)."""
-        rms = lambda a: float(np.sqrt(np.mean(a**2)))  # noqa: E731
-        with np.errstate(divide="ignore"):
-            inv = 1.0 / weight
-        if not (np.all(np.isfinite(inv)) and rms(t) > 0):
-            return 1.0
-        return max(rms(weight * t) * rms(inv) / rms(t), 1.0)
-
-    def _refined(self, candidate: _Found, X, y) -> _Found:
-        """``candidate`` with its constants refitted on ``y`` and snapped within their error bars.
-
-        Of the two (when exact) the one of least description length, residual included,
-        is returned: a constant snapped within the tolerance but outside its error bar
-        (``1/21`` for ``3/(20*pi)``) costs more bits of residual than it saves.
-        """
-        free = free_coefficients(candidate.expression)
-        n_free = len(free.atoms(sympy.Float))
-        if n_free == 0 or n_free > MAX_REFIT_CONSTANTS:
-            return candidate
-        expr, err, exact = snap_within_uncertainty(free, self.symbols_, X, y)
-        if not np.isfinite(err):
-            return candidate
-        refined = _Found(expr, err, candidate.steps, exact)
-        self.pareto_front_.add(expr, err, source="+".join(candidate.steps))
-        options = [c for c in (candidate, refined) if c.exact]
-        if not options:
-            return refined if err < candidate.error else candidate
-        return min(options, key=lambda c: _mdl(c.expression, c.error, len(y)))
-
-    # --- the recursive loop ---------------------------------------------------------
-    def _constant(self, t: np.ndarray, ctx: _Context) -> _Found | None:
-        c = float(np.mean(t))
-        s = snap_number(c, max(1e-6, ctx.tolerance / 10))
-        expr = s if s is not None else sympy.Float(c, 15)
-        err = _rel_error(np.full_like(t, float(expr)), t)
-        self.pareto_front_.add(expr, err, source="dimensional")
-        return _Found(expr, err, ("constant",), s is not None)
-
-    def _verified(self, expr, X, y, ctx, steps, polish=True) -> _Found | None:
-        """Check ``expr`` on the real data (refitting and snapping its floats if asked)."""
-        syms = self.symbols_
-        if polish and expr.atoms(sympy.Float):
-            expr, err, exact = polish_constants(expr, syms, X, y, snap_tolerance=max(1e-6, ctx.tolerance / 10))
-        else:
-            err = _rel_error(evaluate(expr, syms, X), y)
-            exact = not expr.atoms(sympy.Float)
-        if not np.isfinite(err):
+    def _warm_formulas(self, names: tuple[str, ...]) -> list[_Found] | None:
+        """The previous fit's formula, then its other equations (warm start on the same variables), or None."""
+        if not self.warm_start or getattr(self, "variable_names_", None) != names or not hasattr(self, "equations_"):
             return None
-        self.pareto_front_.add(expr, err, source="+".join(steps))
-        return _Found(expr, err, steps, exact)
+        exact = lambda e: not e.atoms(sympy.Float)  # noqa: E731
+        out = [_Found(self.expression_, self.error_, tuple(self.steps_), exact(self.expression_))]
+        out += [_Found(r.sympy, r.loss, r.steps, exact(r.sympy)) for r in self.equations_
+                if r.sympy != self.expression_]
+        return out
 
-    @staticmethod
-    def _better(a: _Found, b: _Found) -> bool:
-        ok_a, ok_b = a.exact, b.exact
-        if ok_a != ok_b:
-            return ok_a
-        return a.error < b.error
+    # --- using the fit --------------------------------------------------------------
+    def _index(self, i: int | None) -> int:
+        """Row ``i`` of ``equations_`` (negative counts from the end); ``None``: ``model_selection``'s."""
+        check_is_fitted(self, "equations_")
+        if i is None:
+            return select_index(self.equations_, self.model_selection, self.expression_)
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            raise TypeError(f"index must be an int or None, got {type(i).__name__}")
+        n = len(self.equations_)
+        if not -n <= i < n:
+            raise ValueError(f"index must be in [{-n}, {n}) (rows of equations_), got {i}")
+        return int(i) % n
 
-    def _select(self, found: _Found, X, y, solved: bool) -> _Found:
-        """The formula to return: the solution if ``solved``, else the Pareto point of least MDL."""
-        if solved:
-            return found
-        n = min(len(y), 1000)
-        inputs = set(self.symbols_)
-        best = (_mdl(found.expression, found.error, n), found)
-        for p in self.pareto_front_.points:
-            if not p.expression.free_symbols <= inputs:  # a sub-problem's formula (over u0, u1, ...)
-                continue
-            score = _mdl(p.expression, p.error, n)
-            if score < best[0]:
-                best = (score, _Found(p.expression, p.error, (p.source,), not p.expression.atoms(sympy.Float)))
-        return best[1]
+    def get_best(self) -> Equation:
+        """The row of ``equations_`` that ``model_selection`` picks."""
+        return self.equations_[self._index(None)]
 
-    def _solve(
-        self, X, y, syms, ctx: _Context, depth: int, oracle, tolerance: float | None = None, stage: str = "all",
-        real: bool = True,
-    ) -> _Found | None:
-        """Solve ``y = f(X)`` over ``syms``; returns the best formula found (or None).
+    def predict(self, X, index: int | None = None) -> np.ndarray:
+        """Evaluate a formula on ``X`` ``(n, d)``; returns ``(n,)``.
 
-        ``stage`` runs one part of the loop: ``"fits"`` (polynomial and other linear
-        fits), ``"brute"`` (a short brute force), ``"decompose"`` (oracle, symmetries,
-        separability), ``"long"`` (brute force for the time left), or ``"all"`` of them in
-        that order (sub-problems).
-        ``tolerance=None`` uses ``ctx.tolerance``, which a rejected candidate tightens.
-        ``real`` says ``y`` is measured data (not the oracle's), so a candidate's
-        residual must look like noise to be accepted.
+        Args:
+            X: inputs with the columns of the training data.
+            index: row of ``equations_``; ``None`` uses ``model_selection``'s choice.
+
+        Raises:
+            sklearn.exceptions.NotFittedError: before :meth:`fit`.
         """
-        def tol() -> float:
-            return ctx.tolerance if tolerance is None else tolerance
+        k = self._index(index)
+        X = validate_data(self, X, reset=False)
+        return self.numpy_function(k)(X)
 
-        best: _Found | None = None
+    def sympy(self, i: int | None = None) -> sympy.Expr:
+        """Formula ``i`` of ``equations_`` (``None``: ``model_selection``'s) over symbols named by the variables."""
+        k = self._index(i)
+        return self.equations_[k].sympy
 
-        def consider(candidate: _Found | None) -> bool:
-            nonlocal best
-            if candidate is None:
-                return False
-            if best is None or self._better(candidate, best):
-                best = candidate
-            if not (candidate.exact and candidate.error <= tol()):
-                return False
-            structure = self._structure(candidate.expression, syms, X, y, candidate.error) if real else 0.0
-            if structure >= STRUCTURE_THRESHOLD:
-                if tolerance is None:
-                    # error^2 = noise^2 + structured^2: the noise is below error * sqrt(1 - share).
-                    # On noisy data the new tolerance keeps the usual 1.5x headroom over it.
-                    share = min(structured_share(structure), 0.75)
-                    headroom = 1.5 if tol() > NOISY else 1.0
-                    ctx.tolerance = min(ctx.tolerance, headroom * candidate.error * math.sqrt(1 - share))
-                return False
-            return True
+    def latex(self, i: int | None = None) -> str:
+        """Formula ``i`` (as in :meth:`sympy`) in LaTeX."""
+        return sympy.latex(self.sympy(i))
 
-        names = [s.name for s in syms]
-        transforms = [OUTPUT_TRANSFORMS[t] for t in TRANSFORMS if t in OUTPUT_TRANSFORMS]
-        if stage in ("fits", "all"):
-            pool = ctx.pool if depth == 0 else None
-            weights = ctx.weights if depth == 0 and real else None
-            chosen = self._fits(X, y, syms, names, ctx, tol, transforms, consider, pool, weights)
-            if chosen is not None:
-                return chosen
-        if stage in ("brute", "all") and self._short_brute(X, y, syms, names, ctx, depth, tol, transforms, consider):
-            return best
-        # 3. the oracle: symmetries and separability
-        if stage in ("decompose", "all") and X.shape[1] >= 2 and ctx.use_oracle and depth < ctx.max_depth \
-                and ctx.left() > 5:
-            if consider(self._decompose(X, y, syms, ctx, depth, oracle, tolerance, real)):
-                return best
-        # 4. whatever time is left: a longer brute force
-        if stage in ("long", "all") and ctx.left() > 2 and depth == 0:
-            consider(self._brute(X, y, syms, names, ctx, tol(), ctx.left() - 1))
-        return best
+    def numpy_function(self, i: int | None = None) -> NumpyFormula:
+        """Formula ``i`` (as in :meth:`sympy`) as a picklable numpy function ``f(X) -> (n,)``."""
+        k = self._index(i)
+        cache = self.__dict__.setdefault("_formulas", {})
+        if k not in cache:
+            cache[k] = NumpyFormula(self.equations_[k].sympy, self.symbols_)
+        return cache[k]
 
-    def _noise_like(self, expr, syms, X, y, error: float) -> bool:
-        """True if what ``expr`` leaves of ``y`` is round-off or noise, not a function of ``X``."""
-        return self._structure(expr, syms, X, y, error) < STRUCTURE_THRESHOLD
+    def pytorch(self, i: int | None = None):
+        """Formula ``i`` (as in :meth:`sympy`) as a ``torch.nn.Module``: ``forward(X (n, d)) -> (n,)``.
 
-    @staticmethod
-    def _structure(expr, syms, X, y, error: float) -> float:
-        """:func:`residual_structure` of ``y - expr(X)``: 0 for round-off, 1 if not finite."""
-        if error <= ROUNDOFF:
-            return 0.0
-        pred = evaluate(expr, syms, X)
-        if pred is None:
-            return 1.0
-        return residual_structure(X, y - pred)
-
-    def _fits(self, X, y, syms, names, ctx, tol, transforms, consider, pool=None, weights=None) -> _Found | None:
-        """Linear-in-the-coefficients fits of ``y`` and its transforms; the solution, or None.
-
-        Polynomials first, then ratios of polynomials, then sparse sums over a library
-        of basis functions (each a wider net, so a later fit only runs where the earlier
-        ones failed). ``tol()`` is the current tolerance: a candidate rejected for a
-        structured residual lowers it, and the fit that produced it is tried again.
-
-        On exact data the first accepted formula is the answer. On noisy data (a
-        tolerance above :data:`NOISY`) an approximation can fit as well as the law, so
-        every fit runs and the accepted formula of least description length wins; all the
-        accepted ones, and those within tolerance whose constants did not snap, go to
-        ``pool`` (if given), for the caller to judge on the measured y.
-        ``weights`` (noisy measured data only) map ``y`` to the measured output, whose noise
-        is even: they give each transform the tolerance its propagated noise calls for.
+        Float constants become trainable parameters (see
+        :class:`~hybrid.regression.feynman_torch.FormulaModule`). Imports torch.
         """
-        noisy = tol() > NOISY
-        accepted: list[_Found] = []
+        from hybrid.regression.feynman_torch import FormulaModule
 
-        def take(candidate: _Found | None) -> bool:
-            if not consider(candidate):
-                # Within tolerance but with float constants: refitted on y, they may snap there.
-                if pool is not None and candidate is not None and not candidate.exact and candidate.error <= tol():
-                    pool.append(candidate)
-                return False
-            accepted.append(candidate)
-            return not noisy or candidate.error <= ROUNDOFF  # exact to round-off: nothing beats it
+        return FormulaModule(self.sympy(i), self.symbols_)
 
-        for fitter in (self._polyfit, self._rational, self._library):
-            for _ in range(3):
-                before = tol()
-                if take(fitter(X, y, syms, names, before, ctx)):
-                    return accepted[-1]
-                if tol() >= before or ctx.left() <= 0:
-                    break
-            for tr, ty in _transformed(y, transforms):
-                if ctx.left() <= 0:
-                    break
-                # A transform changes the noise's size; the restored formula is judged on y.
-                slack = TRANSFORM_SLACK if weights is None else _transform_slack(tr, y, ty, weights)
-                fit = fitter(X, ty, syms, names, slack * tol(), ctx)
-                if fit is not None and take(self._restored(tr, fit, X, y, syms, tol(), fit.steps)):
-                    return accepted[-1]
-        accepted = [c for c in accepted if c.error <= tol()]  # the tolerance may have dropped since
-        if pool is not None:
-            pool.extend(accepted)
-        return min(accepted, key=lambda c: description_length(c.expression)) if accepted else None
+    # --- pickling and saving --------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """The state without compiled functions (they are rebuilt on the next call)."""
+        state = super().__getstate__()
+        state.pop("_formulas", None)
+        return state
 
-    def _short_brute(self, X, y, syms, names, ctx, depth, tol, transforms, consider) -> bool:
-        """A brute force with a short budget on ``y``, then on its transforms; True once solved."""
-        share = min(max(ctx.left() / 10, 2.0), 10.0 if depth == 0 else 5.0)
-        if consider(self._brute(X, y, syms, names, ctx, tol(), share)):
-            return True
-        for tr, ty in _transformed(y, transforms):
-            if ctx.left() <= 1:
-                return False
-            fit = self._brute(X, ty, syms, names, ctx, tol(), min(share / 3, 5.0))
-            if fit is not None and fit.error <= tol():
-                if consider(self._restored(tr, fit, X, y, syms, tol(), ("bruteforce",))):
-                    return True
-        return False
-
-    def _polyfit(self, X, y, syms, names, tol, ctx) -> _Found | None:
-        fit = fit_polynomial(X, y, max_degree=self.max_degree, variable_names=names, tolerance=tol)
-        return self._linear_found(fit, names, syms, "polyfit")
-
-    def _rational(self, X, y, syms, names, tol, ctx) -> _Found | None:
-        # Few variables leave room for higher degrees at the same number of coefficients.
-        degree = min(self.max_degree, RATIONAL_DEGREES.get(X.shape[1], 2))
-        fit = fit_rational(X, y, max_degree=degree, max_denominator_degree=degree,
-                           variable_names=names, tolerance=tol)
-        return self._linear_found(fit, names, syms, "rational")
-
-    def _library(self, X, y, syms, names, tol, ctx) -> _Found | None:
-        fit = fit_library(X, y, variable_names=names, tolerance=tol, max_factors=3 if X.shape[1] <= 3 else 2,
-                          max_columns=LIBRARY_COLUMNS, rng=ctx.rng)
-        return self._linear_found(fit, names, syms, "library")
-
-    @staticmethod
-    def _linear_found(fit, names, syms, step: str) -> _Found | None:
-        """A fit's expression (over ``names``) as a :class:`_Found` over ``syms``."""
-        if fit is None:
-            return None
-        expr = fit.expression.xreplace({sympy.Symbol(n, real=True): s for n, s in zip(names, syms, strict=True)})
-        return _Found(expr, float(fit.relative_error), (step,), not expr.atoms(sympy.Float))
-
-    def _brute(self, X, y, syms, names, ctx, tol, budget) -> _Found | None:
-        res = brute_force(
-            X, y, variable_names=names, operators=ctx.operators, time_budget_s=max(budget, 0.1),
-            tolerance=tol, rng=ctx.rng,
-        )
-        ctx.work["expressions"] += res.evaluated
-        mapping = {sympy.Symbol(n, real=True): s for n, s in zip(names, syms, strict=True)}
-        if res.best is not None:
-            return _Found(res.best.expression.xreplace(mapping), res.best.error, ("bruteforce",), True)
-        best = None
-        for c in res.candidates:
-            f = _Found(c.expression.xreplace(mapping), c.error, ("bruteforce",), c.exact_constants)
-            if best is None or f.error < best.error:
-                best = f
-        return best
-
-    def _restored(self, tr, fit: _Found, X, y, syms, tol, steps) -> _Found | None:
-        """Undo the output transform and refit the constants on the untransformed data.
-
-        A constant that was exact for ``T(y)`` need not be for ``y`` (``log y = -x**2/2 + c``
-        means ``y = e**c * exp(-x**2/2)``): constants that are not short are freed as
-        floats, ``exp`` of a sum is split, and the constants are refitted and snapped.
+    def __sklearn_tags__(self):
+        """scikit-learn tags: a regressor whose search depends on the wall clock, and which
+        scores poorly on noisy data with no law in it (sklearn's ``check_regressors_train``
+        data: a noisy linear target in 10 variables, on which it returns a constant).
         """
-        expr = _split_exp(tr.inverse(_free_long_constants(fit.expression, max_bits=RESTORE_BITS)))
-        expr, err, exact = polish_constants(expr, syms, X, y, snap_tolerance=max(1e-6, tol / 10))
-        return _Found(expr, err, (*steps, f"transform({tr.name})"), exact)
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = True
+        tags.regressor_tags.poor_score = True
+        return tags
 
-    def _oracle(self, X, y, ctx: _Context):
-        oracle = MLPOracle(seed=ctx.seed, device=ctx.device, max_seconds=min(60.0, max(ctx.left() / 3, 5.0)))
-        oracle.fit(X, y)
-        ctx.work["oracles_trained"] += 1
+    def save(self, path) -> Path:
+        """Write the fitted model to ``path`` as JSON; returns the path.
 
-        def call(Q: np.ndarray) -> np.ndarray:
-            ctx.work["oracle_calls"] += len(Q)
-            return oracle(Q)
-
-        call.relative_error_ = oracle.relative_error_  # type: ignore[attr-defined]
-        return call
-
-    def _decompose(self, X, y, syms, ctx: _Context, depth: int, oracle, tolerance, real) -> _Found | None:
-        """Symmetries (same data, one variable fewer), then separability (oracle data)."""
-        tol = ctx.tolerance if tolerance is None else tolerance
-        if oracle is None:
-            oracle = self._oracle(X, y, ctx)
-        o_tol = max(tol, 5 * getattr(oracle, "relative_error_", 1e-3), 1e-4)
-        # symmetries: one variable fewer, same (real) data
-        syms_found = []
-        syms_found += find_translational_symmetry(oracle, X, tolerance=o_tol)
-        syms_found += find_scaling_symmetry(oracle, X, tolerance=o_tol)
-        syms_found.sort(key=lambda s: s.error)
-        for sym in syms_found[:3]:
-            if ctx.left() <= 2:
-                return None
-            Xr = sym.apply(X)
-            new = ctx.fresh()
-            rsyms = self._reduced_symbols(syms, sym, new)
-            sub = self._solve(Xr, y, rsyms, ctx, depth + 1, sym.lift(oracle), tolerance, real=real)
-            if sub is None:
-                continue
-            expr = sub.expression.xreplace({new: sym.combine(syms[sym.i], syms[sym.j])})
-            err = _rel_error(evaluate(expr, syms, X), y)
-            found = _Found(expr, err, (f"symmetry({sym.kind})", *sub.steps), sub.exact)
-            if found.exact and err <= (ctx.tolerance if tolerance is None else tolerance):
-                return found
-        found = self._compose(X, y, syms, ctx, depth, oracle, tolerance, real)
-        if found is not None:
-            return found
-        # separability: two smaller problems on oracle data
-        seps = find_separability(oracle, X, tolerance=o_tol, rng=ctx.rng)
-        for sep in seps[:2]:
-            if ctx.left() <= 2:
-                return None
-            (XL, yL), (XR, yR) = sep.split(oracle, X)
-            oL, oR = sep.sub_oracles(oracle)
-            sub_tol = max(o_tol, tol)
-            lsyms = tuple(syms[k] for k in sep.left)
-            rsyms = tuple(syms[k] for k in sep.right)
-            left = self._solve(XL, yL, lsyms, ctx, depth + 1, oL, sub_tol, real=False)
-            if left is None or left.error > 10 * sub_tol:
-                continue
-            right = self._solve(XR, yR, rsyms, ctx, depth + 1, oR, sub_tol, real=False)
-            if right is None or right.error > 10 * sub_tol:
-                continue
-            combined = self._with_free_constants(sep.combine(left.expression, right.expression), sep.kind)
-            expr, err, exact = polish_constants(combined, syms, X, y, snap_tolerance=max(1e-6, tol / 10))
-            found = _Found(expr, err, (f"separable({sep.kind})", *left.steps, *right.steps), exact)
-            if np.isfinite(err) and depth == 0:
-                self.pareto_front_.add(expr, err, source="+".join(found.steps))
-            if exact and err <= tol:
-                return found
-        return None
-
-    def _compose(self, X, y, syms, ctx: _Context, depth: int, oracle, tolerance, real) -> _Found | None:
-        """Compositionality (AI Feynman 2.0): ``y = F(g(x_S), x_rest)``, ``g`` from the oracle's gradients.
-
-        For the subsets the gradient test finds (best first), the inner ``g`` is searched by
-        gradient direction, the subset's columns are replaced by ``u = g(x_S)`` on the same
-        (real) data, and ``F`` is solved as a problem with ``|S| - 1`` fewer variables.
+        Saved: ``get_params()``, the variable names, the chosen formula and its fit
+        attributes, the equations table and the Pareto front, each formula as
+        ``sympy.srepr`` text. :meth:`load` reads it back.
         """
-        tol = ctx.tolerance if tolerance is None else tolerance
-        noise = getattr(oracle, "relative_error_", 1e-3)
-        # A composition's gradient directions agree to about a few times the oracle's error.
-        comps = find_compositions(oracle, X, tolerance=max(COMPOSITION_SINE, 5 * noise), rng=ctx.rng)[
-            :COMPOSITIONS_TRIED]
-        if X.shape[1] <= FULL_COMPOSITION_VARIABLES:
-            # Last, the whole set: y = F(g(x)) with g shorter than y's formula (the gravitational
-            # redshift is F(G*M/(r*c**2))); the test is vacuous here, the inner search decides.
-            comps.append(Composition(tuple(range(X.shape[1])), 0.0))
-        names = [s.name for s in syms]
-        by_name = {sympy.Symbol(s.name, real=True): s for s in syms}
-        for comp in comps:
-            if ctx.left() <= 5:
-                return None
-            inner = fit_inner(oracle, X, comp.subset, names, tolerance=max(COMPOSITION_SINE, 2 * comp.error),
-                              time_budget_s=min(10.0, ctx.left() / 4), rng=ctx.rng)
-            if inner is None:
-                continue
-            g = inner[0].xreplace(by_name)
-            u = evaluate(g, syms, X)
-            if u is None or np.ptp(u) <= 1e-12 * max(float(np.max(np.abs(u))), 1e-300):
-                continue
-            new = ctx.fresh()
-            rsyms = tuple(new if k == comp.subset[0] else s for k, s in enumerate(syms) if k not in comp.subset[1:])
-            sub = self._solve(comp.apply(X, u), y, rsyms, ctx, depth + 1, None, tolerance, real=real)
-            if sub is None:
-                continue
-            expr = sub.expression.xreplace({new: g})
-            err = _rel_error(evaluate(expr, syms, X), y)
-            found = _Found(expr, err, ("composition", *sub.steps), sub.exact)
-            if np.isfinite(err) and depth == 0:
-                self.pareto_front_.add(expr, err, source="+".join(found.steps))
-            if found.exact and err <= tol:
-                return found
-        return None
+        check_is_fitted(self, "equations_")
+        params = self.get_params()
+        params["operators"] = list(params["operators"])
 
-    @staticmethod
-    def _reduced_symbols(syms, sym, new):
-        """Symbols of ``sym.apply(X)``'s columns: column i becomes ``new``, column j is dropped."""
-        out = list(syms)
-        out[sym.i] = new
-        del out[sym.j]
-        return tuple(out)
+        def formula(expr) -> str:
+            return sympy.srepr(expr)
 
-    @staticmethod
-    def _with_free_constants(expr: sympy.Expr, kind: str) -> sympy.Expr:
-        """``a*expr + b`` (additive) or ``a*expr`` (multiplicative) with float seeds to refit."""
-        if kind == "add":
-            return sympy.Float(1.0) * expr + sympy.Float(0.0)
-        return sympy.Float(1.0) * expr
+        data = {
+            "format": SAVE_FORMAT,
+            "version": SAVE_VERSION,
+            "params": params,
+            "variable_names": list(self.variable_names_),
+            "expression": formula(self.expression_),
+            "error": self.error_,
+            "steps": list(self.steps_),
+            "solved": bool(self.solved_),
+            "tolerance": self.tolerance_,
+            "noise": self.noise_,
+            "seconds": self.seconds_,
+            "operations": dict(self.operations_),
+            "warm_started": bool(self.warm_started_),
+            "equations": [
+                {"complexity": r.complexity, "loss": r.loss, "score": r.score, "equation": r.equation,
+                 "sympy": formula(r.sympy), "steps": list(r.steps)} for r in self.equations_
+            ],
+            "pareto_front": [
+                {"expression": formula(p.expression), "complexity": p.complexity, "error": p.error, "source": p.source}
+                for p in self.pareto_front_.points
+            ],
+        }
+        path = Path(path)
+        path.write_text(json.dumps(data, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path) -> FeynmanRegressor:
+        """Read a model written by :meth:`save`; it predicts as the saved one did.
+
+        Raises:
+            ValueError: if the file is not a saved FeynmanRegressor, or a formula in it is
+                not plain sympy (formulas are read against a whitelist, never evaluated).
+        """
+        data = json.loads(Path(path).read_text())
+        if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
+            raise ValueError(f"path: {path} is not a saved FeynmanRegressor")
+        if data.get("version") != SAVE_VERSION:
+            raise ValueError(f"path: saved with format version {data.get('version')}, this reads {SAVE_VERSION}")
+        params = dict(data["params"])
+        params["operators"] = tuple(params["operators"])
+        model = cls(**params)
+        names = tuple(data["variable_names"])
+        model.variable_names_ = names
+        model.symbols_ = tuple(sympy.Symbol(nm, real=True) for nm in names)
+        model.n_features_in_ = len(names)
+        model.expression_ = parse_srepr(data["expression"])
+        model.error_ = float(data["error"])
+        model.steps_ = tuple(data["steps"])
+        model.solved_ = bool(data["solved"])
+        model.tolerance_ = float(data["tolerance"])
+        model.noise_ = float(data["noise"])
+        model.seconds_ = float(data["seconds"])
+        model.operations_ = {k: int(data["operations"].get(k, 0)) for k in WORK_KINDS}
+        model.warm_started_ = bool(data["warm_started"])
+        model.equations_ = EquationTable([
+            Equation(float(r["complexity"]), float(r["loss"]), float(r["score"]), r["equation"],
+                     parse_srepr(r["sympy"]), tuple(r["steps"])) for r in data["equations"]
+        ])
+        model.pareto_front_ = ParetoFront(
+            ParetoPoint(parse_srepr(p["expression"]), float(p["complexity"]), float(p["error"]), p["source"])
+            for p in data["pareto_front"])
+        model._formulas = {}
+        return model

@@ -209,6 +209,7 @@ def fit_inner(
     time_budget_s: float = 10.0,
     max_length: int = 11,
     rng: np.random.Generator | None = None,
+    work: dict[str, int] | None = None,
 ) -> tuple[sympy.Expr, float] | None:
     """The shortest ``g(x_S)`` whose gradient direction matches the oracle's over ``subset``.
 
@@ -223,6 +224,8 @@ def fit_inner(
         time_budget_s: the searches' wall-clock budget.
         max_length: the longest expression (RPN tokens) tried.
         rng: picks the points.
+        work: if given, ``work["candidates"]`` is increased by the expressions evaluated
+            (plain data, for the caller's work meter).
 
     Returns:
         ``(g, mean sine)`` of the first expression within tolerance, or ``None``.
@@ -245,14 +248,18 @@ def fit_inner(
                                   check_operators(operators), _check_constants(constants),
                                   time.perf_counter() + share, 1_500_000, rng)
         search.leaves_level(constants)
-        for length in range(1, max_length + 1):
-            complete = True if length == 1 else search.build(length)
-            ranked = sorted(search.top.get(length, []))
-            if ranked and ranked[0][0] <= tolerance:
-                err, lvl, row = ranked[0]
-                return search.expression(lvl, row), float(err)
-            if not complete or time.perf_counter() > search.deadline or search.stored >= search.max_rows:
-                break
+        try:
+            for length in range(1, max_length + 1):
+                complete = True if length == 1 else search.build(length)
+                ranked = sorted(search.top.get(length, []))
+                if ranked and ranked[0][0] <= tolerance:
+                    err, lvl, row = ranked[0]
+                    return search.expression(lvl, row), float(err)
+                if not complete or time.perf_counter() > search.deadline or search.stored >= search.max_rows:
+                    break
+        finally:
+            if work is not None:
+                work["candidates"] = work.get("candidates", 0) + int(search.evaluated)
     return None
 
 
