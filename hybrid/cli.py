@@ -195,15 +195,17 @@ def _cmd_list() -> int:
 
     for name, entry in sorted(tasks().items()):
         print(f"{name}: {entry.description}")
-        for mname, m in sorted(methods_for(name).items(), key=lambda kv: (kv[1].family != "hybrid", kv[0])):
-            print(f"    {mname:<18} {m.family:<8} {m.description}")
+        found = methods_for(name)
+        width = max((len(m) for m in found), default=0)
+        for mname, m in sorted(found.items(), key=lambda kv: (kv[1].family != "hybrid", kv[0])):
+            print(f"    {mname:<{max(18, width)}} {m.family:<15} {m.description}")
     return 0
 
 
 def _cmd_compare(args) -> int:
     from hybrid.evaluate.api import sweep_and_report
     from hybrid.evaluate.meter import resolve_device
-    from hybrid.evaluate.registry import get_task, tasks
+    from hybrid.evaluate.registry import get_task, quick_methods, tasks
     from hybrid.evaluate.store import ResultStore
     from hybrid.evaluate.sweep import plan_grid
 
@@ -220,7 +222,10 @@ def _cmd_compare(args) -> int:
         entry = get_task(name)
         sizes = args.sizes or (list(entry.quick_sizes) if args.quick else [10, 100, 1000])
         seeds = args.seeds or (entry.quick_seeds if args.quick else 3)
-        configs += plan_grid([name], methods, sizes, seeds, device)
+        chosen = methods
+        if args.quick and methods is None:  # --quick without --methods: the methods registered in_quick
+            chosen = quick_methods(name)
+        configs += plan_grid([name], chosen, sizes, seeds, device)
     _check_writable(out)
     db_path = out / "results.db"
     with ResultStore(db_path) as store:

@@ -6,8 +6,11 @@ products, convolutions, attention) and, for the ops that registry has no formula
 and that do not decompose into ops it has, the project's own formulas in
 :data:`RNN_FORMULAS`: the fused recurrent kernels behind ``nn.LSTM`` on the CPU (oneDNN's
 ``mkldnn_rnn_layer``) and ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` on CUDA (cuDNN's
-``_cudnn_rnn``) and ROCm (MIOpen), forward and backward. Without them an LSTM costs
-nothing (``FlopCounterMode`` counts 0 for ``nn.LSTM`` on the CPU).
+``_cudnn_rnn``) and ROCm (MIOpen), forward and backward, and the int8 kernels of
+dynamically quantised Linear / LSTM / GRU layers (``quantized::linear_dynamic``,
+``aten::quantized_lstm`` / ``quantized_gru``: integer multiply-adds, counted by the same
+convention under their own op names). Without them an LSTM, or an int8 model, costs
+nothing (``FlopCounterMode`` counts 0 for ``nn.LSTM`` on the CPU and for int8 kernels).
 
 The convention is ``FlopCounterMode``'s: a multiply-add is 2 FLOPs, only matrix
 products and convolutions are counted (bias additions, activations, gates' elementwise
@@ -83,23 +86,56 @@ def _fused_rnn_backward(inp, weights, *args, output_mask=None, **kwargs) -> int:
 
 
 @functools.lru_cache(maxsize=1)
+def _linear_dynamic(inp, *args, out_val=None, **kwargs) -> int:
+    """``quantized::linear_dynamic`` (an int8 ``nn.Linear``): ``2 * |out| * in_features``."""
+    return 2 * out_val.numel() * inp.shape[-1] if out_val is not None else 0
+
+
+def _quantized_rnn(gates: int):
+    """``aten::quantized_lstm`` / ``quantized_gru`` (int8 recurrent layers) from the shapes of input and state.
+
+    Both overloads: ``input`` (``input, hx, params, has_biases, num_layers, dropout, train,
+    bidirectional, ...``) and ``data`` (a packed sequence: ``data, batch_sizes, hx, params, ...``).
+    """
+
+    def formula(*args, **kwargs) -> int:
+        inp = args[0]
+        p = 3 if isinstance(args[3], (list, tuple)) else 2  # where ``params`` is
+        hx, num_layers, bidirectional = args[p - 1], int(args[p + 2]), bool(args[p + 5])
+        state = hx[0] if isinstance(hx, (list, tuple)) else hx
+        hidden, dirs = state.shape[-1], 2 if bidirectional else 1
+        tokens = inp.numel() // inp.shape[-1]
+        sizes = [inp.shape[-1]] + [hidden * dirs] * (num_layers - 1)
+        return sum(2 * tokens * dirs * gates * hidden * (size + hidden) for size in sizes)
+
+    return formula
+
+
 def rnn_formulas() -> dict[Any, FlopFormula]:
-    """The project's formulas, keyed by aten overload packet (only those this torch build has)."""
+    """The project's formulas, keyed by op overload packet (only those this torch build has).
+
+    Besides the fused recurrent kernels, the int8 kernels of dynamically quantised models
+    (``quantized::linear_dynamic``, ``aten::quantized_lstm`` / ``quantized_gru``): their
+    multiply-adds are integer work, counted with the same convention (2 per multiply-add)
+    under their own op names, so a quantised model's inference is not counted as free.
+    """
     import torch
 
-    aten = torch.ops.aten
     wanted = {
-        "mkldnn_rnn_layer": _mkldnn_rnn_layer,
-        "mkldnn_rnn_layer_backward": _mkldnn_rnn_layer_backward,
-        "_cudnn_rnn": _fused_rnn,
-        "_cudnn_rnn_backward": _fused_rnn_backward,
-        "miopen_rnn": _fused_rnn,
-        "miopen_rnn_backward": _fused_rnn_backward,
+        ("aten", "mkldnn_rnn_layer"): _mkldnn_rnn_layer,
+        ("aten", "mkldnn_rnn_layer_backward"): _mkldnn_rnn_layer_backward,
+        ("aten", "_cudnn_rnn"): _fused_rnn,
+        ("aten", "_cudnn_rnn_backward"): _fused_rnn_backward,
+        ("aten", "miopen_rnn"): _fused_rnn,
+        ("aten", "miopen_rnn_backward"): _fused_rnn_backward,
+        ("quantized", "linear_dynamic"): _linear_dynamic,
+        ("aten", "quantized_lstm"): _quantized_rnn(4),
+        ("aten", "quantized_gru"): _quantized_rnn(3),
     }
     out = {}
-    for name, formula in wanted.items():
+    for (namespace, name), formula in wanted.items():
         try:
-            out[getattr(aten, name)] = formula
+            out[getattr(getattr(torch.ops, namespace), name)] = formula
         except (AttributeError, RuntimeError):  # an op this build lacks
             continue
     return out
@@ -143,7 +179,7 @@ def _flop_counter_class():
             own = extra.get(packet)
             if own is not None:
                 out = func(*args, **kwargs)
-                self._add(packet, int(own(*args, **kwargs)))
+                self._add(packet, int(own(*args, **kwargs, out_val=out)))
                 return out
             if packet not in flop_registry and func is not torch.ops.prim.device.default:
                 with self:

@@ -87,30 +87,36 @@ def model_footprint(method: Any) -> dict[str, Any]:
     """Size of a fitted method's model.
 
     Returns:
-        ``params`` and ``nonzero_params`` (``None`` without networks), ``model_bytes``
-        (``torch.save`` of the networks' state dicts; without networks, the UTF-8 size
-        of the formulas it returns, ``None`` if none) and ``networks`` (their paths).
+        ``params`` and ``nonzero_params`` (``None`` without networks; a pruning mask is
+        applied and an int8 weight counts as its values, see
+        :func:`hybrid.neural.compress.count_parameters`), ``model_bytes`` and ``networks``
+        (their paths). ``model_bytes`` is as saved: ``torch.save`` of the networks' state
+        dicts, or, when that is smaller, of the same tensors stored sparse (CSR where
+        that is smaller, :func:`hybrid.neural.compress.save_sparse`: a pruned network is
+        measured as it would be shipped; a dense one, or an int8 one, is measured
+        densely). Without networks, the UTF-8 size of the formulas it returns (``None`` if none).
     """
     import torch
+
+    from hybrid.neural.compress import count_nonzero, count_parameters, effective_state_dict, save_sparse
 
     nets = networks_of(method)
     if not nets:
         formulas = _formulas_text(method)
         return {"params": None, "nonzero_params": None, "networks": [],
                 "model_bytes": len(formulas.encode()) if formulas else None}
-    params = nonzero = 0
-    counted: set[int] = set()
-    for net in nets.values():
-        for p in net.parameters():
-            if id(p) in counted:
-                continue
-            counted.add(id(p))
-            params += p.numel()
-            nonzero += int(torch.count_nonzero(p.detach()))
+    params = sum(count_parameters(net) for net in nets.values())
+    nonzero = sum(count_nonzero(net) for net in nets.values())
     buffer = io.BytesIO()
     torch.save({path: net.state_dict() for path, net in nets.items()}, buffer)
-    return {"params": params, "nonzero_params": nonzero, "model_bytes": buffer.getbuffer().nbytes,
-            "networks": sorted(nets)}
+    model_bytes = buffer.getbuffer().nbytes
+    if nonzero < params:
+        try:
+            flat = {f"{path}/{k}": v for path, net in nets.items() for k, v in effective_state_dict(net).items()}
+            model_bytes = min(model_bytes, len(save_sparse(flat)))
+        except ValueError:  # a quantised network: int8 storage is dense
+            pass
+    return {"params": params, "nonzero_params": nonzero, "model_bytes": model_bytes, "networks": sorted(nets)}
 
 
 def _formulas_text(method: Any) -> str:

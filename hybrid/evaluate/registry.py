@@ -67,7 +67,8 @@ class MethodEntry:
 
     ``factory`` is a :class:`FamilyCheckedFactory`: the family here, known before any method
     is built (for listings and run configurations), is checked against the family each
-    built method declares.
+    built method declares. ``in_quick=False``: ``compare --quick`` leaves the method out
+    unless ``--methods`` names it.
     """
 
     name: str
@@ -76,6 +77,7 @@ class MethodEntry:
     tasks: tuple[str, ...]
     description: str
     defaults: dict[str, Any] = field(default_factory=dict)
+    in_quick: bool = True
 
 
 _TASKS: dict[str, TaskEntry] = {}
@@ -111,6 +113,7 @@ def register_method(
     estimator: type | None = None,
     family: str | None = None,
     defaults: dict[str, Any] | None = None,
+    in_quick: bool = True,
 ) -> None:
     """Register a method for the given tasks.
 
@@ -128,6 +131,8 @@ def register_method(
             configurations need the family before any method is built; each built method's
             own ``family`` is checked against it (:class:`FamilyCheckedFactory`).
         defaults: hyper-parameters passed to ``factory`` unless a run overrides them.
+        in_quick: ``False`` leaves the method out of ``compare --quick`` (unless ``--methods``
+            names it): a variant whose runs would multiply the quick path's time.
 
     Raises:
         ValueError: an empty ``name``, no family to be found, an unknown one, or a
@@ -147,7 +152,8 @@ def register_method(
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     checked = FamilyCheckedFactory(name, factory, family)
-    _METHODS[name] = MethodEntry(name, checked, family, tuple(tasks), description, dict(defaults or {}))
+    _METHODS[name] = MethodEntry(name, checked, family, tuple(tasks), description, dict(defaults or {}),
+                                 bool(in_quick))
 
 
 def load_plugins() -> None:
@@ -174,6 +180,11 @@ def methods_for(task: str) -> dict[str, MethodEntry]:
     """The registered methods that apply to ``task``, by name."""
     load_plugins()
     return {name: m for name, m in _METHODS.items() if task in m.tasks}
+
+
+def quick_methods(task: str) -> list[str]:
+    """The methods ``compare --quick`` runs on ``task`` without ``--methods``: those registered ``in_quick``."""
+    return [name for name, m in methods_for(task).items() if m.in_quick]
 
 
 def get_task(name: str) -> TaskEntry:

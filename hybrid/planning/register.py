@@ -4,12 +4,14 @@ Tasks (x = what a method learns from: labelled frames for the hybrid, environmen
 for the deep baselines; y = share of test instances solved from pixels):
 ``8-puzzle``, ``lights-out``, ``sokoban`` (see :mod:`hybrid.planning.task`).
 Methods: ``perceive-plan`` (hybrid: perception net -> exact search), ``ppo`` and ``dqn``
-(deep: stable-baselines3 from pixels).
+(deep: stable-baselines3 from pixels), and their post-training compressions ``ppo-pruned``,
+``ppo-int8``, ``ppo-pruned-int8``, ``dqn-pruned``, ... (compressed-deep).
 """
 
 from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
+from hybrid.planning.compressed import CompressedPolicy
 from hybrid.planning.envs import PLANNING_ENVS
 from hybrid.planning.task import DeepRLPolicy, PerceiveAndSearch, PlanningTask
 
@@ -70,3 +72,33 @@ register_method(
     tasks=PLANNING_TASKS,
     description="stable-baselines3 DQN, CnnPolicy from pixels, n environment steps",
 )
+
+#: suffix -> (recipe, settings, description): post-training compressions of the trained policy
+#: (``compressed-deep``; the policy's training runs inside their fit and is charged to them).
+COMPRESSIONS: dict[str, tuple[str, dict, str]] = {
+    "pruned": ("prune", {"amount": 0.5}, "half of the policy's weights magnitude-pruned (global, no fine-tuning)"),
+    "int8": ("int8", {}, "the policy's Linear layers in dynamic int8 (CPU; convolutions stay float)"),
+    "pruned-int8": ("prune+int8", {"amount": 0.5}, "half of the policy's weights pruned, then dynamic int8"),
+}
+_COMPRESSION_PARAMS = ("amount", "energy", "factor", "rounds", "fine_tune_epochs")
+
+
+def _compressed(algo: str, recipe: str):
+    def factory(task, *, seed: int, device: str, **params) -> CompressedPolicy:
+        settings = {k: params.pop(k) for k in _COMPRESSION_PARAMS if k in params}
+        return CompressedPolicy(DeepRLPolicy(algo, seed=seed, device=device, **params), recipe=recipe, seed=seed,
+                                **settings)
+
+    return factory
+
+
+for _algo in ("ppo", "dqn"):
+    for _suffix, (_recipe, _settings, _description) in COMPRESSIONS.items():
+        register_method(
+            f"{_algo}-{_suffix}",
+            _compressed(_algo, _recipe),
+            estimator=CompressedPolicy,
+            tasks=PLANNING_TASKS,
+            description=f"{_algo.upper()}, {_description} (its training is charged to it)",
+            defaults={"fine_tune_epochs": 0, **_settings},
+        )

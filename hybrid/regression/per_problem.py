@@ -95,7 +95,8 @@ class PerProblemRegressor(BaseEstimator):
         return self.models_[problem_id].predict(X)
 
     def info(self, problem_id: str) -> dict[str, Any]:
-        """What the fit of ``problem_id`` reports: seconds, and the solver's steps if it has them."""
+        """What the fit of ``problem_id`` reports: seconds, the solver's steps if it has them, and a
+        compressed model's ``compression`` (its :class:`~hybrid.neural.compress.CompressionReport` as a dict)."""
         out: dict[str, Any] = {"seconds": self.seconds_.get(problem_id, float("nan"))}
         model = self.models_.get(problem_id)
         if model is None:
@@ -105,6 +106,8 @@ class PerProblemRegressor(BaseEstimator):
             if hasattr(model, attr):
                 value = getattr(model, attr)
                 out[attr.rstrip("_")] = list(value) if isinstance(value, tuple) else value
+        if hasattr(model, "compression_"):  # a compressed-deep method: what its compression bought
+            out["compression"] = model.compression_.as_dict()
         return out
 
     def formula(self, problem_id: str):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
 from hybrid.neural.regression import MLPRegressor
+from hybrid.regression.compressed import CompressedRegressor
 from hybrid.regression.feynman import FeynmanRegressor
 from hybrid.regression.feynman_task import FeynmanTask
 from hybrid.regression.peers import GPLearnRegressor, OperonRegressor, make_peer
@@ -13,6 +14,7 @@ from hybrid.regression.powerlaw_task import PowerLawTask
 
 POWERLAW_TASKS = ("powerlaw", "powerlaw-all")
 FEYNMAN_TASKS = ("feynman", "feynman-all")
+MLP_DEFAULTS = {"widths": [32, 128], "learning_rates": [0.01, 0.003], "depth": 2, "max_epochs": 10000, "patience": 100}
 
 
 def _powerlaw(**params) -> PowerLawTask:
@@ -130,11 +132,48 @@ register_method(
     estimator=MLPRegressor,
     tasks=POWERLAW_TASKS + FEYNMAN_TASKS,
     description="tanh MLP, standardised, early stopping, width x learning-rate search",
-    defaults={
-        "widths": [32, 128],
-        "learning_rates": [0.01, 0.003],
-        "depth": 2,
-        "max_epochs": 10000,
-        "patience": 100,
-    },
+    defaults=MLP_DEFAULTS,
 )
+
+#: name -> (recipe, settings, description): the MLP's compressions (``compressed-deep``).
+COMPRESSED_MLPS: dict[str, tuple[str, dict, str]] = {
+    "mlp-pruned": ("prune", {"amount": 0.8},
+                   "the MLP, 80% of its weights magnitude-pruned, fine-tuned; stored sparse"),
+    "mlp-pruned-structured": ("prune-structured", {"amount": 0.5},
+                              "the MLP, half of each hidden layer's units removed (Torch-Pruning), fine-tuned"),
+    "mlp-int8": ("int8", {"fine_tune_epochs": 0}, "the MLP, dynamic int8 quantisation (CPU)"),
+    "mlp-pruned-int8": ("prune+int8", {"amount": 0.8}, "the MLP, 80% pruned and fine-tuned, then int8"),
+    "mlp-low-rank": ("low-rank", {"energy": 0.9},
+                     "the MLP, weights factorised by truncated SVD (90% energy), fine-tuned"),
+    "mlp-distilled": ("distill", {"factor": 4.0}, "a 4x smaller MLP distilled from the MLP"),
+    "mlp-lottery": ("lottery", {"amount": 0.5, "rounds": 2, "fine_tune_epochs": 2000},
+                    "lottery ticket of the MLP's architecture: 2 rounds of 50% pruning with rewinding (75% sparse)"),
+}
+#: The compressed MLPs in ``compare --quick``: none yet. Each retrains the teacher MLP, the quick
+#: path's longest runs, which would roughly triple ``make demo``; they run when named with ``--methods``.
+QUICK_COMPRESSED_MLPS: tuple[str, ...] = ()
+#: Settings of :class:`CompressedRegressor` (the rest of a method's parameters go to the teacher MLP).
+_COMPRESSION_PARAMS = ("amount", "energy", "factor", "rounds", "fine_tune_epochs")
+
+
+def _compressed_mlp_method(recipe: str):
+    """A factory of the MLP compressed by ``recipe``, one clone per equation (the teacher's training is charged)."""
+
+    def factory(task, *, seed: int, device: str, **params) -> PerProblemRegressor:
+        settings = {k: params.pop(k) for k in _COMPRESSION_PARAMS if k in params}
+        teacher = MLPRegressor(seed=seed, device=device, **params)
+        return PerProblemRegressor(CompressedRegressor(teacher, recipe=recipe, seed=seed, **settings))
+
+    return factory
+
+
+for _name, (_recipe, _settings, _description) in COMPRESSED_MLPS.items():
+    register_method(
+        _name,
+        _compressed_mlp_method(_recipe),
+        estimator=CompressedRegressor,
+        tasks=POWERLAW_TASKS + FEYNMAN_TASKS,
+        description=_description + " (the teacher MLP's training is charged to it)",
+        defaults={**MLP_DEFAULTS, "fine_tune_epochs": 300, **_settings},
+        in_quick=_name in QUICK_COMPRESSED_MLPS,
+    )

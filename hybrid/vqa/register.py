@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
 from hybrid.neural.vqa.baselines import CNNLSTM, FiLM
+from hybrid.vqa.compressed import CompressedVQA
 from hybrid.vqa.deep import DeepVQA
 from hybrid.vqa.nsvqa import NSVQA
 from hybrid.vqa.task import CLEVRTask
@@ -75,3 +76,36 @@ register_method(
     description="FiLM (Perez et al. 2018) end to end on (image, question, answer); trained to convergence",
     defaults=DEEP_DEFAULTS,
 )
+
+#: suffix -> (recipe, settings, description): the compressions of each end-to-end baseline
+#: (``compressed-deep``; the teacher's training runs inside their fit and is charged to them).
+COMPRESSIONS: dict[str, tuple[str, dict, str]] = {
+    "pruned": ("prune", {"amount": 0.8}, "80% of its weights magnitude-pruned (global), fine-tuned; stored sparse"),
+    "int8": ("int8", {"fine_tune_epochs": 0},
+             "dynamic int8 of its Linear and recurrent layers (CPU; convolutions stay float)"),
+    "pruned-int8": ("prune+int8", {"amount": 0.8}, "80% pruned and fine-tuned, then dynamic int8"),
+    "low-rank": ("low-rank", {"energy": 0.9}, "Linear and Conv2d weights factorised by truncated SVD "
+                 "(90% energy), fine-tuned"),
+}
+#: Settings of :class:`CompressedVQA` (the rest of a method's parameters go to the teacher).
+_COMPRESSION_PARAMS = ("amount", "energy", "factor", "rounds", "fine_tune_epochs")
+
+
+def _compressed(cls, recipe: str):
+    def factory(task, *, seed: int, device: str, **params) -> CompressedVQA:
+        settings = {k: params.pop(k) for k in _COMPRESSION_PARAMS if k in params}
+        return CompressedVQA(cls(seed=seed, device=device, **params), recipe=recipe, seed=seed, **settings)
+
+    return factory
+
+
+for _base, _cls, _label in (("cnn-lstm", CNNLSTM, "CNN+LSTM"), ("film", FiLM, "FiLM")):
+    for _suffix, (_recipe, _settings, _description) in COMPRESSIONS.items():
+        register_method(
+            f"{_base}-{_suffix}",
+            _compressed(_cls, _recipe),
+            estimator=CompressedVQA,
+            tasks=CLEVR_TASKS,
+            description=f"{_label}, {_description} (its training is charged to it)",
+            defaults={**DEEP_DEFAULTS, "fine_tune_epochs": 20, **_settings},
+        )

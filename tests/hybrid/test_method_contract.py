@@ -29,6 +29,11 @@ _TINY_PLANNING_TASK = {"n_test": 1, "max_steps": 5}
 TINY: dict[str, tuple[str, dict, int, dict]] = {
     "powerlaw-lstsq": ("powerlaw", {"equations": ["I.14.3"], "n_test": 10}, 8, {}),
     "mlp": ("powerlaw", {"equations": ["I.14.3"], "n_test": 10}, 8, _TINY_MLP),
+    **{name: ("powerlaw", {"equations": ["I.14.3"], "n_test": 10}, 8, {**_TINY_MLP, "fine_tune_epochs": 2})
+       for name in ("mlp-pruned", "mlp-pruned-structured", "mlp-int8", "mlp-pruned-int8", "mlp-low-rank",
+                    "mlp-distilled", "mlp-lottery")},
+    "mlp-low-rank": ("powerlaw", {"equations": ["I.14.3"], "n_test": 10}, 8,
+                     {**_TINY_MLP, "widths": [16], "energy": 0.5, "fine_tune_epochs": 2}),
     "ai-feynman": ("feynman", {"equations": ["I.12.1"], "n_test": 10}, 20,
                    {"time_budget_s": 2.0, "use_oracle": False}),
     "gplearn": ("feynman", {"equations": ["I.12.1"], "n_test": 10}, 20,
@@ -42,12 +47,20 @@ TINY: dict[str, tuple[str, dict, int, dict]] = {
     }),
     "cnn-lstm": ("clevr", _TINY_VQA_TASK, 20, _TINY_BASELINE),
     "film": ("clevr", _TINY_VQA_TASK, 20, {**_TINY_BASELINE, "n_blocks": 1, "classifier_channels": 4}),
+    **{f"{base}-{suffix}": ("clevr", _TINY_VQA_TASK, 20, {**_TINY_BASELINE, **extra, "fine_tune_epochs": 1,
+                                                          **({"energy": 0.3} if suffix == "low-rank" else {})})
+       for base, extra in (("cnn-lstm", {}), ("film", {"n_blocks": 1, "classifier_channels": 4}))
+       for suffix in ("pruned", "int8", "pruned-int8", "low-rank")},
     "perceive-plan": ("lights-out", _TINY_PLANNING_TASK, 10, {"perception": {"epochs": 1}, "time_limit_s": 2.0}),
     "ppo": ("lights-out", _TINY_PLANNING_TASK, 16, {}),
     "dqn": ("lights-out", _TINY_PLANNING_TASK, 16, {}),
+    **{f"{algo}-{suffix}": ("lights-out", _TINY_PLANNING_TASK, 16, {})
+       for algo in ("ppo", "dqn") for suffix in ("pruned", "int8", "pruned-int8")},
 }
 #: methods whose peer package is optional (the ``peers`` extra): skipped when it is missing.
-NEEDS = {"gplearn": "gplearn", "operon": "pyoperon", "ppo": "stable_baselines3", "dqn": "stable_baselines3"}
+NEEDS = {"gplearn": "gplearn", "operon": "pyoperon", "ppo": "stable_baselines3", "dqn": "stable_baselines3",
+         **{f"{algo}-{suffix}": "stable_baselines3" for algo in ("ppo", "dqn") for suffix in ("pruned", "int8",
+                                                                                             "pruned-int8")}}
 
 
 def _registered() -> list[tuple[str, str]]:

@@ -1,0 +1,114 @@
+"""The deep RL baselines, compressed: :class:`CompressedPolicy`, a ``compressed-deep`` method."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from torch import nn
+
+from hybrid.compression import CompressedDeep
+from hybrid.planning.task import PlanningTrainSpec
+
+#: The recipes that apply to a trained policy: post-training ones only (see :class:`CompressedPolicy`).
+POLICY_RECIPES = ("prune", "int8", "prune+int8")
+
+
+class CompressedPolicy(CompressedDeep):
+    """A stable-baselines3 PPO or DQN policy (:class:`~hybrid.planning.task.DeepRLPolicy`) trained, then compressed.
+
+    ``fit(train)`` trains a clone of ``teacher`` for the run's budget of environment steps
+    (charged to this method), then compresses its policy network (the whole SB3 policy:
+    NatureCNN features and heads; for DQN its online and target Q-networks) by
+    ``recipe``. ``act`` is the teacher clone's greedy ``act`` running the compressed policy.
+
+    Only post-training recipes apply (:data:`POLICY_RECIPES`): fine-tuning, a lottery
+    ticket's retraining or distillation would take environment steps beyond the budget
+    that is the run's x-axis, so ``fine_tune_epochs`` must be 0. An int8 policy runs on
+    the CPU (its convolutions stay float: dynamic int8 covers the Linear layers).
+    """
+
+    def fit(self, train: PlanningTrainSpec) -> CompressedPolicy:
+        """Train the teacher for ``train.n`` environment steps, then compress its policy; returns self.
+
+        Raises:
+            ValueError: a bad setting, a recipe that does not apply, or ``fine_tune_epochs > 0``.
+        """
+        self._check_params()
+        if self.recipe not in POLICY_RECIPES:
+            raise ValueError(f"recipe {self.recipe!r} is not available for the RL baselines; "
+                             f"use one of {', '.join(POLICY_RECIPES)} (post-training only)")
+        if self.fine_tune_epochs:
+            raise ValueError(f"fine_tune_epochs must be 0 for a policy (fine-tuning would take environment steps "
+                             f"beyond the run's budget), got {self.fine_tune_epochs!r}")
+        model = clone(self.teacher).fit(train)
+        self._dense_policy = model.model_.policy
+        self._compress(model)
+        self.model_ = model
+        return self
+
+    def reset(self) -> None:
+        """Nothing to forget: the policy is reactive."""
+
+    def act(self, frame: np.ndarray) -> int:
+        """The compressed policy's greedy action for ``frame``.
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+        """
+        if not hasattr(self, "model_"):
+            raise NotFittedError("CompressedPolicy is not fitted: call fit(train) first")
+        return self.model_.act(frame)
+
+    # ------------------------------------------------------------------ the pillar's part
+
+    def _network(self, model: Any) -> nn.Module:
+        policy = model.model_.policy
+        dist = getattr(policy, "action_dist", None)
+        if dist is not None and hasattr(dist, "distribution"):
+            dist.distribution = None  # the last call's cached logits (non-leaf tensors) do not copy
+        return policy
+
+    def _set_network(self, model: Any, network: nn.Module) -> None:
+        sb3 = model.model_
+        sb3.policy = network
+        if hasattr(sb3, "_create_aliases"):  # DQN: q_net and q_net_target are the policy's
+            sb3._create_aliases()
+
+    def _train_fn(self, model: Any, epochs: int):
+        raise ValueError("fine-tuning a policy would take environment steps beyond the run's budget")
+
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to pickle: the teacher with its dense policy (as SB3's own bytes) and the compressed policy.
+
+        SB3 saves a model as its policy's state dict and rebuilds a float policy on load,
+        which an int8 policy's state dict does not fit; the compressed policy is pickled
+        beside it instead.
+        """
+        state = dict(super().__getstate__())
+        if "model_" in state:
+            sb3 = self.model_.model_
+            compressed = sb3.policy
+            self._set_network(self.model_, self._dense_policy)
+            try:
+                state["model_"] = pickle.dumps(self.model_)
+            finally:
+                self._set_network(self.model_, compressed)
+            state["_compressed_policy"] = compressed
+            state.pop("_dense_policy", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore a pickled compressed policy (see :meth:`__getstate__`)."""
+        if isinstance(state.get("model_"), bytes):
+            state = dict(state)
+            model = pickle.loads(state["model_"])
+            dense = model.model_.policy
+            self._set_network(model, state.pop("_compressed_policy"))
+            state.update(model_=model, _dense_policy=dense)
+        super().__setstate__(state)
