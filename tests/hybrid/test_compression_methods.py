@@ -334,10 +334,11 @@ def test_int8_kernels_are_counted_like_the_float_layers_they_replace(layer):
                                      "gru": {"quantized_gru"}}[layer]
 
 
-def test_quick_path_runs_only_the_cheap_compressions():
-    from hybrid.evaluate.registry import quick_methods
+def test_quick_path_runs_the_quick_compressions_only():
+    from hybrid.evaluate.registry import methods_for, quick_methods
+    from hybrid.regression.register import QUICK_COMPRESSED_MLPS
 
-    quick = quick_methods("powerlaw")
-    assert {"powerlaw-lstsq", "mlp", "mlp-pruned", "mlp-int8"} <= set(quick)
-    assert not set(quick) & {"mlp-lottery", "mlp-distilled", "mlp-low-rank", "mlp-pruned-structured",
-                             "mlp-pruned-int8"}
+    quick = set(quick_methods("powerlaw"))
+    compressed = {name for name, m in methods_for("powerlaw").items() if m.family == "compressed-deep"}
+    assert {"powerlaw-lstsq", "mlp"} <= quick
+    assert quick & compressed == set(QUICK_COMPRESSED_MLPS)
