@@ -37,15 +37,25 @@ def effective_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """
     state = model.state_dict()
     out: dict[str, torch.Tensor] = {}
+    folded: dict[tuple, torch.Tensor] = {}  # a submodule shared under several names is folded once
     for key, value in state.items():
         if key.endswith("_mask") and key[: -len("_mask")] + "_orig" in state:
             continue
         if key.endswith("_orig") and key[: -len("_orig")] + "_mask" in state:
             base = key[: -len("_orig")]
-            out[base] = (value * state[base + "_mask"]).detach()
+            mask = state[base + "_mask"]
+            ident = (_identity(value), _identity(mask))
+            if ident not in folded:
+                folded[ident] = (value * mask).detach()
+            out[base] = folded[ident]
         else:
             out[key] = value.detach() if isinstance(value, torch.Tensor) else value
     return out
+
+
+def _identity(t: torch.Tensor) -> tuple:
+    """What makes two state_dict entries the same tensor (a submodule shared under several names)."""
+    return (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), tuple(t.stride()), t.dtype)
 
 
 def _csr_bytes(rows: int, nnz: int, value_bytes: int, index_bytes: int) -> int:
@@ -64,7 +74,9 @@ def save_sparse(source: nn.Module | Mapping[str, torch.Tensor]) -> bytes:
             masks are applied) or a state_dict of dense tensors.
 
     Returns:
-        The bytes (``torch.save`` format); :func:`load_sparse` reads them back.
+        The bytes (``torch.save`` format); :func:`load_sparse` reads them back. A tensor
+        that several names share (a submodule used in several places, such as a policy's
+        features extractor) is stored once, the other names as aliases of the first.
 
     Raises:
         ValueError: an entry that is not a dense tensor (a quantised model's packed
@@ -73,11 +85,18 @@ def save_sparse(source: nn.Module | Mapping[str, torch.Tensor]) -> bytes:
     state = effective_state_dict(source) if isinstance(source, nn.Module) else dict(source)
     tensors: dict[str, torch.Tensor] = {}
     shapes: dict[str, list[int]] = {}
+    aliases: dict[str, str] = {}
+    first_of: dict[tuple, str] = {}
     for name, value in state.items():
         plain = isinstance(value, torch.Tensor) and type(value) in (torch.Tensor, nn.Parameter)
         if not plain or value.layout != torch.strided or value.is_quantized:
             raise ValueError(f"save_sparse: entry {name!r} is a {type(value).__name__} "
                              f"(layout/quantisation not supported); sparse storage takes dense float tensors")
+        ident = _identity(value)
+        if ident in first_of:
+            aliases[name] = first_of[ident]
+            continue
+        first_of[ident] = name
         value = value.detach().cpu()
         if value.dim() == 0 or not (value.is_floating_point() or value.is_complex()):
             tensors[name] = value
@@ -99,7 +118,7 @@ def save_sparse(source: nn.Module | Mapping[str, torch.Tensor]) -> bytes:
                                                     check_invariants=True)
         shapes[name] = list(value.shape)
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "tensors": tensors, "shapes": shapes}, buffer)
+    torch.save({"format": FORMAT, "tensors": tensors, "shapes": shapes, "aliases": aliases}, buffer)
     return buffer.getvalue()
 
 
@@ -131,4 +150,9 @@ def load_sparse(data: bytes) -> dict[str, torch.Tensor]:
                 out[name] = t.to_dense().reshape(saved["shapes"][name])
             else:
                 out[name] = t
+        aliases = saved.get("aliases", {})
+        if not isinstance(aliases, dict) or any(first not in out for first in aliases.values()):
+            raise ValueError("load_sparse: an alias names no saved tensor")
+        for name, first in aliases.items():
+            out[name] = out[first]
     return out

@@ -243,6 +243,29 @@ def test_sparse_storage_of_a_dense_model_costs_no_more_than_dense():
     assert all(torch.equal(loaded[k], v) for k, v in model.state_dict().items())
 
 
+class _SharedTrunk(nn.Module):
+    """One trunk read by two heads, as a policy's features extractor is shared."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Linear(64, 64)
+        self.policy = nn.Sequential(self.trunk, nn.Linear(64, 4))
+        self.value = nn.Sequential(self.trunk, nn.Linear(64, 1))
+
+
+def test_sparse_storage_keeps_a_shared_submodule_once():
+    model = magnitude_prune(_SharedTrunk(), 0.9, scope="layer")
+    state = model.state_dict()
+    assert {"trunk.weight", "policy.0.weight", "value.0.weight"} <= state.keys()
+    data = save_sparse(model)
+    one_trunk = save_sparse({"trunk.weight": state["trunk.weight"]})
+    heads = save_sparse({k: v for k, v in state.items() if k.startswith(("policy.1", "value.1"))})
+    assert len(data) < len(one_trunk) + len(heads) + 2000  # the trunk is not stored three times
+    loaded = load_sparse(data)
+    assert loaded.keys() == state.keys()
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())
+
+
 def test_load_sparse_refuses_other_bytes():
     with pytest.raises(ValueError, match="load_sparse"):
         load_sparse(b"not a checkpoint")
