@@ -105,6 +105,8 @@ class Task(Protocol):
         Optionally a task also defines ``latency_call(method, test, batch)``, returning a
         no-argument callable that runs the method's inference on ``batch`` examples,
         and ``inference_batch`` (its usual batch): the evaluator then times inference
-        per example, warm, at batch 1 and at ``inference_batch``.
+        per example, warm, at batch 1 and at ``inference_batch``; and ``test_examples(test)``,
+        the number of examples ``score`` runs the method on, which the evaluator stores as
+        the inference phase's ``examples`` (the report divides the phase's FLOPs by it).
         """
         ...

@@ -137,6 +137,9 @@ def execute_run(config: RunConfig, *, track_energy: bool = True, count_flops: bo
             scores.update(checks)
         train_measures = meter.phases["train"].to_dict() | summarise_stopping(stopping_of(method))
         inference_measures = meter.phases["inference"].to_dict() | _footprint(task, method, test, details)
+        count_examples = getattr(task, "test_examples", None)
+        if count_examples is not None:
+            inference_measures["examples"] = int(count_examples(test))
         return RunRecord(
             config=config,
             status="ok",

@@ -237,6 +237,10 @@ class PlanningTask:
     #: decisions per inference call when latency is timed: an agent acts on one frame at a time.
     inference_batch = 1
 
+    def test_examples(self, test: PlanningTestSet) -> int:
+        """Episodes ``score`` plays (an example is a whole episode, every step's inference in it)."""
+        return len(test.episodes)
+
     def latency_call(self, method: Any, test: PlanningTestSet, batch: int):
         """A call deciding ``batch`` actions on the first test episode's first frame (the method reset before each).
 

@@ -182,6 +182,10 @@ class FeynmanTask:
             "details": details,
         }
 
+    def test_examples(self, test: FeynmanTestSet) -> int:
+        """Points ``score`` predicts: every equation's in-range and outside-range test points."""
+        return sum(len(p.y) for p in (*test.in_range.values(), *test.extrapolation.values()))
+
     #: examples per inference call when latency is timed at the task's batch: one equation's test set.
     inference_batch = 500
 

@@ -108,6 +108,10 @@ class CLEVRTask:
         )
         return data.subset(self.n_test)
 
+    def test_examples(self, test: VQAData) -> int:
+        """Questions ``score`` answers."""
+        return len(test)
+
     #: questions per inference call when latency is timed at the task's batch (the baselines' predict batch).
     inference_batch = 256
 

@@ -91,3 +91,14 @@ def test_ray_backend_gives_the_same_results_as_local(tmp_path):
     assert len(local) == len(on_ray) == 8
     assert by_key(local) == by_key(on_ray)
     assert all(not math.isnan(m["acc"]) for m in by_key(on_ray).values())
+
+
+def test_a_run_records_how_many_examples_its_inference_scored():
+    from hybrid.evaluate.registry import get_task
+    from hybrid.evaluate.sweep import execute_run, plan_grid
+
+    config = plan_grid(["powerlaw"], ["powerlaw-lstsq"], [8], 1, "cpu")[0]
+    record = execute_run(config, track_energy=False)
+    assert record.status == "ok", record.details
+    task = get_task("powerlaw").factory(**config.task_params)
+    assert record.inference["examples"] == 2 * task.n_test * len(task.equations)
