@@ -11,6 +11,10 @@ def torch_device(device: str) -> torch.device:
     Args:
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
 
+    Example:
+        >>> torch_device("cpu")
+        device(type='cpu')
+
     Returns:
         The ``torch.device``.
 
@@ -21,8 +25,8 @@ def torch_device(device: str) -> torch.device:
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device != "cpu" and not device.startswith("cuda"):
+    if device != "cpu" and device != "cuda" and not (device.startswith("cuda:") and device[5:].isdigit()):
         raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
+    if device != "cpu" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} was asked for but no CUDA device is available")
     return torch.device(device)

@@ -106,26 +106,15 @@ class PhaseMeasure:
 def resolve_device(device: str) -> str:
     """Map ``"auto" | "cpu" | "cuda" | "cuda:N"`` to a concrete device string.
 
+    The device name as a string, for configs and records; the resolution itself is
+    :func:`hybrid.neural.device.torch_device`'s, the project's one resolver.
+
     Raises:
         ValueError: for anything else, or ``cuda`` when no CUDA device is available.
     """
-    if not isinstance(device, str):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-    if device == "cpu":
-        return "cpu"
-    try:
-        import torch
+    from hybrid.neural.device import torch_device
 
-        has_cuda = torch.cuda.is_available()
-    except ImportError:  # pragma: no cover - torch is a required dependency
-        has_cuda = False
-    if device == "auto":
-        return "cuda" if has_cuda else "cpu"
-    if not has_cuda:
-        raise ValueError(f"device {device!r} was asked for but no CUDA device is available")
-    return device
+    return str(torch_device(device))
 
 
 def _read_hwm_bytes() -> int | None:

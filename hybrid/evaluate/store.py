@@ -50,7 +50,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from hybrid.evaluate.stages import dumps_strict
+from hybrid.evaluate.stages import dumps_strict, jsonable
 
 SCHEMA_VERSION = 2
 _MAGIC = "hybrid-toolkit results store"
@@ -169,11 +169,11 @@ def _json_dumps(obj: Any) -> str:
 
 
 def _json_default(obj: Any):
-    if hasattr(obj, "item"):
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)
+    """:func:`~hybrid.evaluate.stages.jsonable`, with ``str(obj)`` for anything it refuses (a record is never lost)."""
+    try:
+        return jsonable(obj)
+    except TypeError:
+        return str(obj)
 
 
 class _RowError(Exception):

@@ -9,41 +9,10 @@ Programs are sequences of string tokens, e.g. ``["count", "filter_color[red]", "
 (the prefix form ``hybrid.symbolic.programs.Program.to_tokens`` writes). The parser knows nothing of
 the DSL; the only format knowledge it uses is that a token may end in ``[v1,v2,...]`` values.
 
-**Sample efficiency by delexicalisation** (anonymisation, a standard semantic-parsing
-technique). CLEVR's questions come from 90 templates whose placeholders are filled with
-attribute values; a network that must learn every value in every template position needs
-many annotated programs. So before encoding, the question is rewritten with a
-:class:`Lexicon`:
-
-1. *canonical words*: synonyms become one canonical word, longest phrase first (``ball`` ->
-   ``sphere``, ``shiny``/``metallic`` -> ``metal``, ``object`` -> ``thing``, ``to the left
-   of``/``on the left side of``/``left of`` -> ``left``, ``in front of`` -> ``front``);
-   plurals read as singulars (``blocks`` -> ``cube``, ``objects`` -> ``thing``: number carries
-   no program information in CLEVR), and ``how big`` is left alone;
-2. *slots*: each attribute-value word (colour, shape, size, material, relation) becomes a
-   placeholder numbered per category in order of first occurrence of each distinct value:
-   ``"the big red ball left of the red cube"`` -> ``"the <size0> <color0> <shape0>
-   <relation0> the <color0> <shape1>"``.
-
-The target tokens' values are rewritten with the same placeholders (``filter_color[red]`` ->
-``filter_color[<color0>]``); a value the question does not mention (rare) stays literal. The
-network then learns each template once rather than once per value combination, and after
-decoding the placeholders are mapped back to the question's values (:func:`relexicalize`).
+**Sample efficiency by delexicalisation** and **augmentation** are in
+:mod:`hybrid.neural.vqa.lexicon` (a question is rewritten with a :class:`Lexicon` before
+encoding; its names are re-exported here); the network in :mod:`hybrid.neural.vqa.seq2seq`.
 Decoding is constrained to output tokens whose placeholders all occur in the question.
-
-**Augmentation** (:func:`augment`), since 3 examples of a template cannot show every subset
-of its optional words: in each epoch an example may be replaced by a variant with some
-optional values left out (a colour word and its ``filter_color[<color0>]`` token go; a shape
-word becomes ``thing``) or with two placeholders of a category merged into one (as when two
-values are equal). Both are exact rewrites of (question, program) pairs that use only the
-``[values]`` format of tokens.
-
-**Network**: a bidirectional LSTM encoder over the delexicalised words; an LSTM decoder
-initialised from the encoder's final states, with Luong "general" attention over the
-encoder outputs (``tanh(W[o_t; c_t])`` before the output layer, no input feeding, so teacher
-forcing runs the decoder in one call); embedding and output dropout; Adam with gradient
-clipping; greedy decoding up to ``max_len`` tokens, or beam search that prefers the best
-hypothesis using every value the question names.
 
 **REINFORCE**: programs are sampled from the (masked) decoder distribution; the loss is
 ``-(r - b) * log p(program) - entropy * H``, with ``b`` a moving average of the rewards.
@@ -63,18 +32,27 @@ K=90 (800 steps) raised answers from 36% to 53%.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from hybrid.neural.device import torch_device
-from hybrid.neural.vqa.text import END, PAD, START, UNK, Vocab, pad_batch, tokenize
+from hybrid.neural.vqa.lexicon import (
+    _PLACEHOLDER,
+    Lexicon,
+    _present,
+    augment,
+    delexicalize,
+    delexicalize_program,
+    relexicalize,
+    split_token,
+)
+from hybrid.neural.vqa.seq2seq import _Seq2Seq
+from hybrid.neural.vqa.text import END, PAD, START, UNK, Vocab, pad_batch
+from hybrid.tasks._checks import check_positive
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 __all__ = [
     "Lexicon",
@@ -86,332 +64,6 @@ __all__ = [
     "split_token",
 ]
 
-_TOKEN = re.compile(r"^([^\[\]]*)\[([^\[\]]*)\]$")
-_PLACEHOLDER = re.compile(r"^<([a-z_]+)(\d+)>$")
-
-
-# ============================================================================ lexicon
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """The words delexicalisation knows: synonym phrases, attribute values, optional words.
-
-    Attributes:
-        synonyms: ``phrase -> canonical words`` (space-separated tokens, e.g. ``"to the left
-            of" -> "left"``, ``"balls" -> "sphere"``); matched longest first, left to right,
-            the output not matched again (so ``"how big" -> "how big"`` shields a word).
-        values: ``canonical word -> (category, value)`` for every word that names a value,
-            e.g. ``"red" -> ("color", "red")``.
-        blanks: the categories whose words are optional in a description, each with the
-            word that stands in when the value is left out (``""``: none), e.g. ``{"color":
-            "", "shape": "thing"}``. Used by training-time augmentation (see
-            :meth:`QuestionParser.fit`).
-    """
-
-    synonyms: Mapping[str, str] = field(default_factory=dict)
-    values: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    blanks: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def clevr(cls) -> Lexicon:
-        """CLEVR's lexicon: ``synonyms.json``, the scene vocabulary, plurals read as singulars.
-
-        Number carries no program information in CLEVR's templates, so ``"balls"`` and
-        ``"objects"`` become ``"sphere"`` and ``"thing"``. Colour, size, material and shape
-        words are optional in a description (an absent shape reads ``"thing"``). ``"how
-        big"`` (CLEVR's "how big is it?") is kept as it is: that ``big`` names no value.
-        """
-        from hybrid.tasks.clevr.scene import RELATIONS, load_json, vocabulary
-
-        voc = vocabulary()
-        synonyms = load_json("synonyms.json")
-        syn: dict[str, str] = {}
-        for canonical, phrases in synonyms.items():
-            for phrase in [canonical, *phrases]:
-                key = " ".join(tokenize(phrase))
-                if key and key != canonical:
-                    syn[key] = canonical
-        for canonical in [*voc.shapes, "thing"]:
-            for phrase in {canonical, *synonyms.get(canonical, ())}:
-                if " " not in phrase:
-                    syn[phrase + "s"] = canonical
-        syn["how big"] = "how big"
-        values: dict[str, tuple[str, str]] = {}
-        for category, words in (
-            ("color", voc.colors),
-            ("shape", voc.shapes),
-            ("size", voc.sizes),
-            ("material", voc.materials),
-            ("relation", RELATIONS),
-        ):
-            for w in words:
-                values[w] = (category, w)
-        blanks = {"color": "", "size": "", "material": "", "shape": "thing"}
-        return cls(synonyms=syn, values=values, blanks=blanks)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-able (and ``torch.load(weights_only=True)``-able) form, read by :meth:`from_dict`."""
-        return {
-            "synonyms": [[k, v] for k, v in self.synonyms.items()],
-            "values": [[k, c, v] for k, (c, v) in self.values.items()],
-            "blanks": [[k, v] for k, v in self.blanks.items()],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Lexicon:
-        """The lexicon written by :meth:`to_dict`.
-
-        Raises:
-            ValueError: ``data`` is not in that form.
-        """
-        try:
-            syn = {str(k): str(v) for k, v in data["synonyms"]}
-            values = {str(k): (str(c), str(v)) for k, c, v in data["values"]}
-            blanks = {str(k): str(v) for k, v in data.get("blanks", ())}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"data must be a Lexicon dict (synonyms, values), got {type(data).__name__}") from exc
-        return cls(synonyms=syn, values=values, blanks=blanks)
-
-    def canonical(self, words: Sequence[str]) -> list[str]:
-        """``words`` with every synonym phrase replaced by its canonical words (longest match first)."""
-        longest = max((k.count(" ") + 1 for k in self.synonyms), default=1)
-        out: list[str] = []
-        i = 0
-        while i < len(words):
-            for n in range(min(longest, len(words) - i), 0, -1):
-                repl = self.synonyms.get(" ".join(words[i : i + n]))
-                if repl is not None:
-                    out.extend(repl.split())
-                    i += n
-                    break
-            else:
-                out.append(words[i])
-                i += 1
-        return out
-
-
-def split_token(token: str) -> tuple[str, list[str]]:
-    """``"relate[left]"`` -> ``("relate", ["left"])``; a token without values gives ``(token, [])``."""
-    m = _TOKEN.match(token)
-    if m is None:
-        return token, []
-    return m.group(1), m.group(2).split(",")
-
-
-def _join_token(name: str, values: Sequence[str]) -> str:
-    return f"{name}[{','.join(values)}]" if values else name
-
-
-def delexicalize(question: str, lexicon: Lexicon) -> tuple[list[str], dict[str, str]]:
-    """Tokenize ``question``, canonicalise synonyms and replace attribute values by placeholders.
-
-    Args:
-        question: the question text.
-        lexicon: the words to replace (e.g. :meth:`Lexicon.clevr`).
-
-    Returns:
-        ``(words, slots)``: the delexicalised words and ``placeholder -> value``, e.g.
-        ``(["is", "the", "<shape0>", "<color0>", "?"], {"<shape0>": "sphere", "<color0>": "red"})``.
-    """
-    words = lexicon.canonical(tokenize(question))
-    slots: dict[str, str] = {}
-    by_value: dict[tuple[str, str], str] = {}
-    counts: dict[str, int] = {}
-    out = []
-    for w in words:
-        hit = lexicon.values.get(w)
-        if hit is None:
-            out.append(w)
-            continue
-        if hit not in by_value:
-            category, value = hit
-            k = counts.get(category, 0)
-            counts[category] = k + 1
-            by_value[hit] = f"<{category}{k}>"
-            slots[by_value[hit]] = value
-        out.append(by_value[hit])
-    return out, slots
-
-
-def delexicalize_program(tokens: Sequence[str], slots: Mapping[str, str]) -> list[str]:
-    """Replace each token value that ``slots`` holds by its placeholder (the first, if several).
-
-    Args:
-        tokens: program tokens, e.g. ``["exist", "filter_color[red]", "scene"]``.
-        slots: ``placeholder -> value``, as :func:`delexicalize` gives.
-
-    Returns:
-        The tokens with placeholders, e.g. ``["exist", "filter_color[<color0>]", "scene"]``.
-    """
-    inverse: dict[str, str] = {}
-    for ph, value in slots.items():
-        inverse.setdefault(value, ph)
-    out = []
-    for t in tokens:
-        name, values = split_token(t)
-        out.append(_join_token(name, [inverse.get(v, v) for v in values]))
-    return out
-
-
-def relexicalize(tokens: Sequence[str], slots: Mapping[str, str]) -> list[str]:
-    """Replace placeholders in the tokens' values by the question's values (the inverse of
-    :func:`delexicalize_program`); a placeholder ``slots`` lacks stays as it is."""
-    out = []
-    for t in tokens:
-        name, values = split_token(t)
-        out.append(_join_token(name, [slots.get(v, v) for v in values]))
-    return out
-
-
-def _renumber(words: list[str], target: list[str]) -> tuple[list[str], list[str]]:
-    """Placeholders renumbered per category in order of first occurrence in ``words``."""
-    mapping: dict[str, str] = {}
-    counts: dict[str, int] = {}
-    for w in words:
-        m = _PLACEHOLDER.match(w)
-        if m and w not in mapping:
-            k = counts.get(m.group(1), 0)
-            counts[m.group(1)] = k + 1
-            mapping[w] = f"<{m.group(1)}{k}>"
-    words = [mapping.get(w, w) for w in words]
-    target = [_join_token(n, [mapping.get(v, v) for v in vals]) for n, vals in map(split_token, target)]
-    return words, target
-
-
-def augment(
-    words: Sequence[str],
-    target: Sequence[str],
-    blanks: Mapping[str, str],
-    rng: np.random.Generator,
-    p: float = 0.5,
-    p_merge: float = 0.3,
-) -> tuple[list[str], list[str]]:
-    """A new, consistent delexicalised (question, program) pair from an annotated one.
-
-    Two rewrites, each valid for any question the delexicaliser could have produced, and
-    each using only the ``[values]`` format of tokens:
-
-    * *drop*: a placeholder qualifies when its category is in ``blanks``, it occurs once in
-      ``words`` and once in ``target``, in a token whose only value it is
-      (``filter_color[<color0>]``); each qualifying one is dropped with probability ``p``:
-      its word becomes ``blanks[category]`` (or goes) and its token goes. "the <size0>
-      <color0> <shape0>" with ``filter_shape[<shape0>]``, ``filter_color[<color0>]``,
-      ``filter_size[<size0>]`` may become "the <size0> thing" with ``filter_size[<size0>]``.
-    * *merge*: with probability ``p_merge``, two placeholders of one category become one,
-      everywhere (what the question and program read when the two values are equal), so
-      the network sees repeated values in every position.
-
-    Placeholders are then renumbered per category in order of first occurrence.
-
-    Args:
-        words: delexicalised question words (see :func:`delexicalize`).
-        target: delexicalised program tokens (see :func:`delexicalize_program`).
-        blanks: optional categories and their stand-in words (:attr:`Lexicon.blanks`).
-        rng: the random generator.
-        p: the probability of dropping each qualifying placeholder.
-        p_merge: the probability of merging two placeholders of a category.
-
-    Returns:
-        ``(words, target)``, possibly unchanged.
-    """
-    in_words: dict[str, int] = {}
-    for w in words:
-        if _PLACEHOLDER.match(w):
-            in_words[w] = in_words.get(w, 0) + 1
-    carriers: dict[str, list[int]] = {}
-    alone: set[str] = set()
-    for i, t in enumerate(target):
-        vals = split_token(t)[1]
-        for v in vals:
-            if _PLACEHOLDER.match(v):
-                carriers.setdefault(v, []).append(i)
-        if len(vals) == 1:
-            alone.add(vals[0])
-    drop = {
-        ph
-        for ph, n in in_words.items()
-        if n == 1
-        and ph in alone
-        and len(carriers.get(ph, ())) == 1
-        and _PLACEHOLDER.match(ph).group(1) in blanks
-        and rng.random() < p
-    }
-    new_words = []
-    for w in words:
-        if w in drop:
-            stand_in = blanks[_PLACEHOLDER.match(w).group(1)]
-            if stand_in:
-                new_words.append(stand_in)
-        else:
-            new_words.append(w)
-    gone = {carriers[ph][0] for ph in drop}
-    new_target = [t for i, t in enumerate(target) if i not in gone]
-    if rng.random() < p_merge:
-        by_category: dict[str, list[str]] = {}
-        for ph in dict.fromkeys(w for w in new_words if _PLACEHOLDER.match(w)):
-            by_category.setdefault(_PLACEHOLDER.match(ph).group(1), []).append(ph)
-        pairs = [phs for phs in by_category.values() if len(phs) >= 2]
-        if pairs:
-            phs = pairs[int(rng.integers(len(pairs)))]
-            keep, gone_ph = (phs[j] for j in rng.choice(len(phs), size=2, replace=False))
-            new_words = [keep if w == gone_ph else w for w in new_words]
-            new_target = [
-                _join_token(n, [keep if v == gone_ph else v for v in vals]) for n, vals in map(split_token, new_target)
-            ]
-    if new_words == list(words) and new_target == list(target):
-        return list(words), list(target)
-    return _renumber(new_words, new_target)
-
-
-# ============================================================================ network
-
-
-
-class _Seq2Seq(nn.Module):
-    """Bidirectional LSTM encoder, LSTM decoder with Luong (general) attention."""
-
-    def __init__(self, n_in: int, n_out: int, embed_dim: int, hidden_dim: int):
-        super().__init__()
-        self.src_emb = nn.Embedding(n_in, embed_dim, padding_idx=0)
-        self.encoder = nn.LSTM(embed_dim, hidden_dim // 2, batch_first=True, bidirectional=True)
-        self.tgt_emb = nn.Embedding(n_out, embed_dim, padding_idx=0)
-        self.decoder = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
-        self.attn = nn.Linear(hidden_dim, hidden_dim, bias=False)
-        self.combine = nn.Linear(2 * hidden_dim, hidden_dim)
-        self.out = nn.Linear(hidden_dim, n_out)
-
-    def reset(self, gen: torch.Generator) -> None:
-        """Every parameter ``U(-0.1, 0.1)`` from ``gen`` (padding embeddings zero)."""
-        with torch.no_grad():
-            for p in self.parameters():
-                p.copy_((torch.rand(p.shape, generator=gen) * 0.2 - 0.1).to(p.device))
-            self.src_emb.weight[0].zero_()
-            self.tgt_emb.weight[0].zero_()
-
-    def encode(self, src: torch.Tensor, lengths: torch.Tensor, drop):
-        """Encoder outputs ``(B, S, H)``, the source mask ``(B, S)`` and the decoder's first state."""
-        emb = drop(self.src_emb(src))
-        packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, (h, c) = self.encoder(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
-        state = (torch.cat([h[0], h[1]], -1).unsqueeze(0), torch.cat([c[0], c[1]], -1).unsqueeze(0))
-        return out, src != 0, state
-
-    def decode(self, inp: torch.Tensor, state, enc: torch.Tensor, src_mask: torch.Tensor, drop):
-        """Logits ``(B, T, n_out)`` for decoder inputs ``inp`` ``(B, T)``, and the new state."""
-        o, state = self.decoder(drop(self.tgt_emb(inp)), state)
-        scores = torch.bmm(self.attn(o), enc.transpose(1, 2))  # (B, T, S)
-        scores = scores.masked_fill(~src_mask.unsqueeze(1), float("-inf"))
-        ctx = torch.bmm(torch.softmax(scores, -1), enc)
-        h = torch.tanh(self.combine(torch.cat([o, ctx], -1)))
-        return self.out(drop(h)), state
-
-
-def _present(words: Sequence[str]) -> dict[str, str]:
-    """The placeholders among ``words`` (as a slots-like mapping)."""
-    return {w: "" for w in words if _PLACEHOLDER.match(w)}
-
 
 def _check_questions(questions: Any, name: str = "questions") -> list[str]:
     if isinstance(questions, str) or not isinstance(questions, Sequence):
@@ -420,13 +72,6 @@ def _check_questions(questions: Any, name: str = "questions") -> list[str]:
         if not isinstance(q, str):
             raise ValueError(f"{name}[{i}] must be a str, got {type(q).__name__}")
     return list(questions)
-
-
-def _check_positive(name: str, value: Any, integer: bool = True, allow_zero: bool = False) -> None:
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not (value >= 0 if allow_zero else value > 0):
-        kind = "an int" if integer else "a number"
-        raise ValueError(f"{name} must be {kind} {'>= 0' if allow_zero else '> 0'}, got {value!r}")
 
 
 class QuestionParser:
@@ -487,14 +132,14 @@ class QuestionParser:
     # ------------------------------------------------------------------ helpers
     def _check_config(self) -> None:
         for name in ("embed_dim", "epochs", "batch_size"):
-            _check_positive(name, getattr(self, name))
-        _check_positive("hidden_dim", self.hidden_dim)
+            check_positive(name, getattr(self, name))
+        check_positive("hidden_dim", self.hidden_dim)
         if self.hidden_dim % 2:
             raise ValueError(f"hidden_dim must be even, got {self.hidden_dim}")
-        _check_positive("max_len", self.max_len)
-        _check_positive("lr", self.lr, integer=False)
+        check_positive("max_len", self.max_len)
+        check_positive("lr", self.lr, integer=False)
         if self.max_seconds is not None:
-            _check_positive("max_seconds", self.max_seconds, integer=False)
+            check_positive("max_seconds", self.max_seconds, integer=False)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
         if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
@@ -678,8 +323,11 @@ class QuestionParser:
         out = []
         for i in range(b):
             ranked = [j for j in sorted(range(k), key=lambda j: -scores[i][j]) if scores[i][j] > float("-inf")]
-            full = [j for j in ranked
-                    if set(slots[i]) <= {v for t in self.tgt_vocab_.decode(hist[i][j]) for v in split_token(t)[1]}]
+            full = [
+                j
+                for j in ranked
+                if set(slots[i]) <= {v for t in self.tgt_vocab_.decode(hist[i][j]) for v in split_token(t)[1]}
+            ]
             order = full + [j for j in ranked if j not in full]
             out.append([hist[i][j] for j in order] or [hist[i][0]])
         return out
@@ -780,8 +428,9 @@ class QuestionParser:
         self.net_.eval()
         return self
 
-    def parse(self, questions: Sequence[str], batch_size: int = 256, beam_size: int = 1,
-              bound_values: bool = False) -> list[list[str]]:
+    def parse(
+        self, questions: Sequence[str], batch_size: int = 256, beam_size: int = 1, bound_values: bool = False
+    ) -> list[list[str]]:
         """Decode each question's program: greedy, or by beam search.
 
         With ``beam_size > 1`` the finished hypotheses are ranked by log-probability and the
@@ -802,11 +451,14 @@ class QuestionParser:
             ValueError: a question that is not a str, or a bad ``batch_size`` or ``beam_size``.
             RuntimeError: the parser is not fitted.
         """
-        return [relexicalize(self.tgt_vocab_.decode(rows[0]), s)
-                for rows, s in self._candidate_ids(questions, batch_size, beam_size, bound_values)]
+        return [
+            relexicalize(self.tgt_vocab_.decode(rows[0]), s)
+            for rows, s in self._candidate_ids(questions, batch_size, beam_size, bound_values)
+        ]
 
-    def parse_candidates(self, questions: Sequence[str], batch_size: int = 256, beam_size: int = 5,
-                         bound_values: bool = False) -> list[list[list[str]]]:
+    def parse_candidates(
+        self, questions: Sequence[str], batch_size: int = 256, beam_size: int = 5, bound_values: bool = False
+    ) -> list[list[list[str]]]:
         """Each question's candidate programs, best first: the finished beam hypotheses.
 
         Hypotheses that use every value the question names come first, each group in order
@@ -831,15 +483,17 @@ class QuestionParser:
             ValueError: a question that is not a str, or a bad ``batch_size`` or ``beam_size``.
             RuntimeError: the parser is not fitted.
         """
-        return [[relexicalize(self.tgt_vocab_.decode(row), s) for row in rows]
-                for rows, s in self._candidate_ids(questions, batch_size, beam_size, bound_values)]
+        return [
+            [relexicalize(self.tgt_vocab_.decode(row), s) for row in rows]
+            for rows, s in self._candidate_ids(questions, batch_size, beam_size, bound_values)
+        ]
 
     def _candidate_ids(self, questions, batch_size: int, beam_size: int, bound_values: bool):
         """Per question, ``(candidate id rows, best first; its slots)`` (see :meth:`parse_candidates`)."""
         self._check_fitted()
         questions = _check_questions(questions)
-        _check_positive("batch_size", batch_size)
-        _check_positive("beam_size", beam_size)
+        check_positive("batch_size", batch_size)
+        check_positive("beam_size", beam_size)
         out: list[tuple[list[list[int]], dict[str, str]]] = []
         self.net_.eval()
         with torch.no_grad():
@@ -847,8 +501,10 @@ class QuestionParser:
                 src, slots, mentions = self._prepare(questions[i : i + batch_size])
                 budget = self._budget(mentions) if bound_values else None
                 if beam_size == 1:
-                    ids = [[row] for row in
-                           self._decode(src, self._allowed(slots), sample=False, budget=budget).cpu().tolist()]
+                    ids = [
+                        [row]
+                        for row in self._decode(src, self._allowed(slots), sample=False, budget=budget).cpu().tolist()
+                    ]
                 else:
                     ids = self._beam(src, self._allowed(slots), slots, beam_size, budget)
                 out.extend(zip(ids, slots, strict=True))
@@ -900,14 +556,14 @@ class QuestionParser:
             raise ValueError("questions must hold at least one question")
         if not callable(reward_fn):
             raise ValueError(f"reward_fn must be callable, got {type(reward_fn).__name__}")
-        _check_positive("steps", steps, allow_zero=True)
-        _check_positive("batch_size", batch_size)
-        _check_positive("lr", lr, integer=False)
-        _check_positive("entropy", entropy, integer=False, allow_zero=True)
+        check_positive("steps", steps, allow_zero=True)
+        check_positive("batch_size", batch_size)
+        check_positive("lr", lr, integer=False)
+        check_positive("entropy", entropy, integer=False, allow_zero=True)
         if not isinstance(baseline_decay, (int, float)) or not 0 <= baseline_decay < 1:
             raise ValueError(f"baseline_decay must be in [0, 1), got {baseline_decay!r}")
         if max_seconds is not None:
-            _check_positive("max_seconds", max_seconds, integer=False)
+            check_positive("max_seconds", max_seconds, integer=False)
         src_all, slots_all, _ = self._prepare(questions)
         opt = torch.optim.Adam(self.net_.parameters(), lr=lr)
         ident = self._drop(0.0)

@@ -57,12 +57,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from hybrid.neural.device import torch_device
+from hybrid.neural.vqa.scene_metrics import object_accuracy
+from hybrid.tasks._checks import is_int, is_real
 from hybrid.tasks.clevr.generator import DIRECTIONS, compute_relationships, object_height
 from hybrid.tasks.clevr.render import COS_ELEVATION, HALF_EXTENT, SIN_ELEVATION, VERTICAL_OFFSET, project
-from hybrid.tasks.clevr.scene import ATTRIBUTES, Scene, SceneObject, vocabulary
+from hybrid.tasks.clevr.scene import Scene, SceneObject, vocabulary
 from torch import nn
 
 __all__ = ["SceneParser", "hue_jitter", "object_accuracy", "unproject"]
+
 
 #: Output stride of the heads: one heatmap cell per STRIDE x STRIDE pixels.
 STRIDE = 2
@@ -88,16 +91,15 @@ def unproject(px: float, py: float, z: float, image_size: int = 128) -> tuple[fl
         ValueError: a non-finite coordinate or a bad ``image_size``.
     """
     values = (px, py, z)
-    if not all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+    if not all(is_real(v) for v in values):
         raise ValueError(f"px, py and z must be finite numbers, got {values!r}")
-    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 16:
+    if not is_int(image_size) or image_size < 16:
         raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
     scale = image_size / (2.0 * HALF_EXTENT)
     x = (float(px) - image_size / 2.0) / scale
     up = (image_size / 2.0 - float(py)) / scale + VERTICAL_OFFSET
     y = (up - COS_ELEVATION * float(z)) / SIN_ELEVATION
     return x, y, float(z)
-
 
 
 def _values() -> list[tuple[str, ...]]:
@@ -137,8 +139,9 @@ class SceneNet(nn.Module):
         local_colour: read colour with the local branch.
     """
 
-    def __init__(self, channels: int = 32, n_logits: int = 15, n_colours: int = 8, n_shapes: int = 3,
-                 local_colour: bool = False):
+    def __init__(
+        self, channels: int = 32, n_logits: int = 15, n_colours: int = 8, n_shapes: int = 3, local_colour: bool = False
+    ):
         super().__init__()
         c, h = channels, max(1, channels // 2)
         self.stem = _conv(3, h, stride=2)  # stride 2
@@ -152,8 +155,11 @@ class SceneNet(nn.Module):
         if local_colour:
             w = max(8, channels // 2)
             self.colour = nn.Sequential(
-                nn.Conv2d(3, w, 3, stride=2, padding=1), nn.ReLU(inplace=True),
-                nn.Conv2d(w, w, 1), nn.ReLU(inplace=True), nn.Conv2d(w, n_colours, 1),
+                nn.Conv2d(3, w, 3, stride=2, padding=1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(w, w, 1),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(w, n_colours, 1),
             )
 
     def forward(self, x: torch.Tensor, colour_x: torch.Tensor | None = None) -> torch.Tensor:
@@ -363,9 +369,6 @@ class SceneParser:
         }
 
     def _check_params(self) -> None:
-        def is_int(v) -> bool:
-            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
         if not is_int(self.image_size) or self.image_size < 16 or self.image_size % 4:
             raise ValueError(f"image_size must be an int >= 16 and a multiple of 4, got {self.image_size!r}")
         if not is_int(self.channels) or self.channels < 2:
@@ -380,12 +383,12 @@ class SceneParser:
             raise ValueError(f"factored_colour must be a bool, got {self.factored_colour!r}")
         for name in ("lr", "weight_decay"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            if not is_real(v) or v < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         t = self.threshold
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < 1:
+        if not is_real(t) or not 0 < t < 1:
             raise ValueError(f"threshold must be a number in (0, 1), got {t!r}")
         m = self.max_seconds
         if m is not None and (isinstance(m, bool) or not isinstance(m, (int, float)) or not m > 0):
@@ -393,8 +396,13 @@ class SceneParser:
 
     def _build(self, device: torch.device) -> SceneNet:
         values = _values()
-        return SceneNet(self.channels, sum(len(v) for v in values), n_colours=len(values[1]), n_shapes=len(values[0]),
-                        local_colour=bool(self.factored_colour)).to(device)
+        return SceneNet(
+            self.channels,
+            sum(len(v) for v in values),
+            n_colours=len(values[1]),
+            n_shapes=len(values[0]),
+            local_colour=bool(self.factored_colour),
+        ).to(device)
 
     # -- training --------------------------------------------------------------------
 
@@ -533,7 +541,7 @@ class SceneParser:
         """
         self._check_fitted()
         images = _check_images(images, self.image_size)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         values = _values()
         bounds = np.cumsum([3] + [len(v) for v in values]).tolist()
@@ -595,105 +603,3 @@ class SceneParser:
         parser.net_ = net.to(dev).eval()
         parser.device_ = dev
         return parser
-
-
-# -- evaluation ----------------------------------------------------------------------
-
-
-def _match(pred: Scene, true: Scene, image_size: int, max_distance_px: float):
-    """Hungarian matching of objects by projected-centre distance: (pairs (t, p), distances)."""
-    from scipy.optimize import linear_sum_assignment
-
-    if not pred.objects or not true.objects:
-        return [], []
-    tp = np.array([project(o.coords, image_size)[:2] for o in true.objects])
-    pp = np.array([project(o.coords, image_size)[:2] for o in pred.objects])
-    dist = np.linalg.norm(tp[:, None, :] - pp[None, :, :], axis=-1)
-    rows, cols = linear_sum_assignment(dist)
-    keep = dist[rows, cols] <= max_distance_px
-    return list(zip(rows[keep].tolist(), cols[keep].tolist(), strict=True)), dist[rows, cols][keep].tolist()
-
-
-def _relations(scene: Scene) -> dict:
-    if scene.relationships:
-        return {k: [set(r) for r in v] for k, v in scene.relationships.items()}
-    return {k: [set(r) for r in v] for k, v in compute_relationships(scene.objects).items()}
-
-
-def object_accuracy(
-    predicted: Sequence[Scene], truth: Sequence[Scene], image_size: int = 128, max_distance_px: float = 3.0
-) -> dict:
-    """Score parsed scenes against the true ones.
-
-    Objects are matched one-to-one (Hungarian, on the distance between their projected
-    centres in an ``image_size`` image); a pair further apart than ``max_distance_px``
-    is no match.
-
-    Returns:
-        A dict of floats:
-
-        - ``object_accuracy``: true objects matched to a predicted object with all four
-          attributes right, over all true objects;
-        - ``precision``: matched predicted objects / predicted objects; ``recall``:
-          matched true objects / true objects;
-        - ``count_accuracy``: scenes with the right number of objects;
-        - ``<attribute>_accuracy`` for each attribute, over matched objects;
-        - ``position_error_px``: mean centre distance of matched pairs, pixels;
-          ``coords_error``: their mean 3D distance, scene units;
-        - ``relation_accuracy``: scenes whose objects all match one-to-one and whose
-          relationships are identical under the matching;
-        - ``scene_accuracy``: those scenes that also have every attribute right.
-
-    Raises:
-        ValueError: the two sequences differ in length or hold something else than scenes.
-    """
-    predicted, truth = list(predicted), list(truth)
-    if len(predicted) != len(truth):
-        raise ValueError(f"predicted and truth must have the same length, got {len(predicted)} and {len(truth)}")
-    for name, seq in (("predicted", predicted), ("truth", truth)):
-        for k, s in enumerate(seq):
-            if not isinstance(s, Scene):
-                raise ValueError(f"{name}[{k}] must be a Scene, got {type(s).__name__}")
-    n_true = n_pred = n_match = n_right = n_count = n_rel = n_scene = 0
-    attr_right = dict.fromkeys(ATTRIBUTES, 0)
-    dists, errs = [], []
-    for p, t in zip(predicted, truth, strict=True):
-        pairs, d = _match(p, t, image_size, max_distance_px)
-        n_true += len(t.objects)
-        n_pred += len(p.objects)
-        n_match += len(pairs)
-        n_count += len(p.objects) == len(t.objects)
-        dists += d
-        all_right = True
-        for ti, pi in pairs:
-            a, b = t.objects[ti], p.objects[pi]
-            ok = [a.attribute(name) == b.attribute(name) for name in ATTRIBUTES]
-            for name, good in zip(ATTRIBUTES, ok, strict=True):
-                attr_right[name] += good
-            n_right += all(ok)
-            all_right &= all(ok)
-            errs.append(float(np.linalg.norm(np.subtract(a.coords, b.coords))))
-        if len(pairs) == len(t.objects) == len(p.objects):
-            to_pred = dict(pairs)
-            rt, rp = _relations(t), _relations(p)
-            same = all(
-                {to_pred[j] for j in rt[name][ti]} == rp.get(name, [set()] * len(p.objects))[to_pred[ti]]
-                for name in rt
-                for ti in range(len(t.objects))
-            )
-            n_rel += same
-            n_scene += same and all_right
-    scenes = max(len(truth), 1)
-    result = {
-        "object_accuracy": n_right / n_true if n_true else 1.0,
-        "precision": n_match / n_pred if n_pred else 1.0,
-        "recall": n_match / n_true if n_true else 1.0,
-        "count_accuracy": n_count / scenes,
-        "position_error_px": float(np.mean(dists)) if dists else 0.0,
-        "coords_error": float(np.mean(errs)) if errs else 0.0,
-        "relation_accuracy": n_rel / scenes,
-        "scene_accuracy": n_scene / scenes,
-    }
-    for name in ATTRIBUTES:
-        result[f"{name}_accuracy"] = attr_right[name] / n_match if n_match else 0.0
-    return result

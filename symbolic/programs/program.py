@@ -16,7 +16,6 @@ Three spellings are read and written:
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from functools import lru_cache
 from typing import Any
 
 from hybrid.symbolic.programs.functions import functions, value_types
+from hybrid.tasks._checks import is_int
 
 _TOKEN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[([^\[\]\s]*)\])?$")
 _BAD_VALUE = re.compile(r"[\[\],\s]")
@@ -56,7 +56,7 @@ class Node:
         if isinstance(self.inputs, (str, bytes)) or not isinstance(self.inputs, Iterable):
             raise TypeError(f"inputs must be a sequence of int, got {type(self.inputs).__name__}")
         inputs = tuple(self.inputs)
-        if any(isinstance(i, bool) or not isinstance(i, numbers.Integral) for i in inputs):
+        if not all(is_int(i) for i in inputs):
             raise TypeError(f"inputs must be a sequence of int, got {inputs!r}")
         if isinstance(self.value_inputs, (str, bytes)) or not isinstance(self.value_inputs, Iterable):
             raise TypeError(
@@ -146,7 +146,7 @@ def _checked_node(i: int, raw: Any) -> Node:
     if (
         isinstance(inputs, (str, bytes))
         or not isinstance(inputs, Sequence)
-        or any(isinstance(j, bool) or not isinstance(j, numbers.Integral) for j in inputs)
+        or not all(is_int(j) for j in inputs)
     ):
         raise ValueError(f"nodes[{i}]['inputs'] must be a list of int, got {inputs!r}")
     values = raw.get("value_inputs")

@@ -31,6 +31,7 @@ from hybrid.symbolic.regression.polyfit import (
     monomial_expr,
 )
 from hybrid.symbolic.regression.snapping import snap_constant_with_e
+from hybrid.tasks._checks import check_int, is_real
 from hybrid.tasks.arrays import check_variable_names, check_X, check_xy
 
 # Largest number of samples the fit itself uses (a fixed random subset of larger data sets);
@@ -170,9 +171,8 @@ def fit_rational(
         ("max_denominator_degree", max_denominator_degree, 1),
         ("max_columns", max_columns, 2),
     ):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
-    if not (isinstance(tolerance, (int, float, np.floating)) and np.isfinite(tolerance) and tolerance > 0):
+        check_int(name, value, least)
+    if not (is_real(tolerance) and tolerance > 0):
         raise ValueError(f"tolerance must be a positive number, got {tolerance!r}")
     names = check_variable_names(variable_names, d)
     symbols = tuple(sympy.Symbol(name, real=True) for name in names)

@@ -39,6 +39,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 import numpy as np
+from hybrid.tasks._checks import check_int, check_real
 from hybrid.tasks.clevr.render import project, visible_fractions
 from hybrid.tasks.clevr.scene import RELATIONS, Scene, SceneObject, load_json, vocabulary
 
@@ -148,18 +149,6 @@ def compute_relationships(
     return result
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
-
-
-def _check_real(name: str, value, low: float, high: float = math.inf) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    return float(value)
-
-
 def _first_valid(candidates: np.ndarray, r: float, placed: np.ndarray, min_dist: float, margin: float) -> int:
     """Index of the first candidate ``(x, y)`` row that passes CLEVR's tests, or -1.
 
@@ -226,14 +215,14 @@ def generate_scene(
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    min_objects = _check_int("min_objects", min_objects, 1)
-    max_objects = _check_int("max_objects", max_objects, min_objects)
-    image_index = _check_int("image_index", image_index, 0)
-    max_retries = _check_int("max_retries", max_retries, 1)
-    max_restarts = _check_int("max_restarts", max_restarts, 1)
-    min_dist = _check_real("min_dist", min_dist, 0.0)
-    margin = _check_real("margin", margin, 0.0)
-    min_visible = _check_real("min_visible", min_visible, 0.0, 1.0)
+    min_objects = check_int("min_objects", min_objects, 1)
+    max_objects = check_int("max_objects", max_objects, min_objects)
+    image_index = check_int("image_index", image_index, 0)
+    max_retries = check_int("max_retries", max_retries, 1)
+    max_restarts = check_int("max_restarts", max_restarts, 1)
+    min_dist = check_real("min_dist", min_dist, 0.0)
+    margin = check_real("margin", margin, 0.0)
+    min_visible = check_real("min_visible", min_visible, 0.0, 1.0)
     if not isinstance(split, str) or not split:
         raise ValueError(f"split must be a non-empty string, got {split!r}")
     allowed = cogent_allowed(condition)
@@ -328,8 +317,8 @@ def generate_scenes(n: int, rng: np.random.Generator, *, start_index: int = 0, *
     Returns:
         The scenes, with ``image_index`` ``start_index, start_index + 1, ...``.
     """
-    n = _check_int("n", n, 0)
-    start_index = _check_int("start_index", start_index, 0)
+    n = check_int("n", n, 0)
+    start_index = check_int("start_index", start_index, 0)
     if "image_index" in kwargs:
         raise TypeError("generate_scenes numbers the scenes itself: pass start_index, not image_index")
     return [generate_scene(rng, image_index=start_index + i, **kwargs) for i in range(n)]

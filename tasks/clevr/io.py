@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hybrid.tasks._checks import finite_float
 from hybrid.tasks.clevr.generator import compute_relationships
 from hybrid.tasks.clevr.scene import Scene, SceneObject, vocabulary
 
@@ -60,14 +61,20 @@ def scene_to_dict(scene: Scene) -> dict[str, Any]:
     }
 
 
+def _shown(value: Any) -> str:
+    """``repr(value)`` cut to 80 characters (a hostile file's values can be huge)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for str()
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _numbers(value: Any, length: int, where: str) -> tuple[float, ...]:
-    if (
-        not isinstance(value, (list, tuple))
-        or len(value) != length
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in value)
-    ):
-        raise ValueError(f"{where} must be a list of {length} finite numbers, got {value!r}")
-    return tuple(float(v) for v in value)
+    numbers = [finite_float(v) for v in value] if isinstance(value, (list, tuple)) else []
+    if len(numbers) != length or any(v is None for v in numbers) or len(value) != length:
+        raise ValueError(f"{where} must be a list of {length} finite numbers, got {_shown(value)}")
+    return tuple(numbers)  # type: ignore[arg-type]
 
 
 def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
@@ -106,13 +113,15 @@ def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
                 raise ValueError(f"{at} has no {key!r} key")
         for key in _ATTRIBUTE_KEYS:
             if not isinstance(obj[key], str):
-                raise ValueError(f"{at}[{key!r}] must be a string, got {obj[key]!r}")
+                raise ValueError(f"{at}[{key!r}] must be a string, got {_shown(obj[key])}")
             allowed = vocabulary().values(key)
             if obj[key] not in allowed:
-                raise ValueError(f"{at}[{key!r}] is {obj[key]!r}, not one of CLEVR's values: {', '.join(allowed)}")
-        rotation = obj.get("rotation", 0.0)
-        if isinstance(rotation, bool) or not isinstance(rotation, (int, float)) or not math.isfinite(rotation):
-            raise ValueError(f"{at}['rotation'] must be a finite number, got {rotation!r}")
+                raise ValueError(
+                    f"{at}[{key!r}] is {_shown(obj[key])}, not one of CLEVR's values: {', '.join(allowed)}"
+                )
+        rotation = finite_float(obj.get("rotation", 0.0))
+        if rotation is None:
+            raise ValueError(f"{at}['rotation'] must be a finite number, got {_shown(obj['rotation'])}")
         objects.append(
             SceneObject(
                 shape=obj["shape"],
@@ -121,7 +130,7 @@ def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
                 material=obj["material"],
                 coords=_numbers(obj["3d_coords"], 3, f"{at}['3d_coords']"),
                 pixel_coords=_numbers(obj.get("pixel_coords", [0, 0, 0]), 3, f"{at}['pixel_coords']"),
-                rotation=float(rotation),
+                rotation=rotation,
             )
         )
     directions = record.get("directions", {})
@@ -137,7 +146,7 @@ def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
         for name, rows in relationships.items():
             for i, row in enumerate(rows):
                 if not all(isinstance(j, int) and not isinstance(j, bool) for j in row):
-                    raise ValueError(f"{where}['relationships'][{name!r}][{i}] must hold integers, got {row!r}")
+                    raise ValueError(f"{where}['relationships'][{name!r}][{i}] must hold integers, got {_shown(row)}")
     elif directions:
         try:
             relationships = compute_relationships(objects, directions)
@@ -147,10 +156,10 @@ def scene_from_dict(record: Mapping[str, Any], index: int = 0) -> Scene:
         relationships = {}
     image_index = record.get("image_index", index)
     if isinstance(image_index, bool) or not isinstance(image_index, int) or image_index < 0:
-        raise ValueError(f"{where}['image_index'] must be an int >= 0, got {image_index!r}")
+        raise ValueError(f"{where}['image_index'] must be an int >= 0, got {_shown(image_index)}")
     for key in ("image_filename", "split"):
         if key in record and not isinstance(record[key], str):
-            raise ValueError(f"{where}[{key!r}] must be a string, got {record[key]!r}")
+            raise ValueError(f"{where}[{key!r}] must be a string, got {_shown(record[key])}")
     try:
         return Scene(
             objects=tuple(objects),
@@ -181,12 +190,34 @@ def _dump(path: str | os.PathLike, payload: dict[str, Any]) -> None:
         json.dump(payload, fh)
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise ValueError(f"number {shown} is out of range for a float")
+    return value
+
+
 def _load(path: str | os.PathLike) -> Any:
+    """Parse a JSON file strictly; every failure is a ValueError that names the file.
+
+    ``NaN``/``Infinity`` and numbers beyond a float's range (``1e999``) are refused,
+    and so are integers too long to convert and nesting too deep for the parser.
+    """
+    name = os.fspath(path)
     with open(path, encoding="utf-8") as fh:
         try:
-            return json.load(fh)
+            return json.load(fh, parse_constant=_refuse_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{os.fspath(path)} is not valid JSON: {exc}") from None
+            raise ValueError(f"{name} is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{name}: JSON nested too deeply to read") from None
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
 
 
 def write_scenes(path: str | os.PathLike, scenes: Iterable[Scene], info: Mapping[str, Any] | None = None) -> None:
@@ -230,7 +261,10 @@ def read_scenes(path: str | os.PathLike) -> list[Scene]:
         raise ValueError(f"{os.fspath(path)} holds no 'scenes' list (nor a scene with 'objects')")
     if not isinstance(records, list):
         raise ValueError(f"{os.fspath(path)}: 'scenes' must be a list, got {type(records).__name__}")
-    return [scene_from_dict(record, i) for i, record in enumerate(records)]
+    try:
+        return [scene_from_dict(record, i) for i, record in enumerate(records)]
+    except ValueError as exc:
+        raise ValueError(f"{os.fspath(path)}: {exc}") from None
 
 
 # -------------------------------------------------------------------------- questions
@@ -267,9 +301,9 @@ class Question:
 
     def __post_init__(self) -> None:
         if not isinstance(self.question, str):
-            raise ValueError(f"question must be a string, got {self.question!r}")
+            raise ValueError(f"question must be a string, got {_shown(self.question)}")
         if self.answer is not None and not isinstance(self.answer, (str, int)):
-            raise ValueError(f"answer must be a string, an int, a bool or None, got {self.answer!r}")
+            raise ValueError(f"answer must be a string, an int, a bool or None, got {_shown(self.answer)}")
         program = tuple(self.program)
         for k, node in enumerate(program):
             if not isinstance(node, dict):
@@ -278,15 +312,15 @@ class Question:
         for name in ("image_index", "question_index"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {value!r}")
+                raise ValueError(f"{name} must be an int >= 0, got {_shown(value)}")
         qfi = self.question_family_index
         if qfi is not None and (isinstance(qfi, bool) or not isinstance(qfi, int)):
-            raise ValueError(f"question_family_index must be an int or None, got {qfi!r}")
+            raise ValueError(f"question_family_index must be an int or None, got {_shown(qfi)}")
         for name in ("image_filename", "split"):
             if not isinstance(getattr(self, name), str):
-                raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+                raise ValueError(f"{name} must be a string, got {_shown(getattr(self, name))}")
         if self.template_filename is not None and not isinstance(self.template_filename, str):
-            raise ValueError(f"template_filename must be a string or None, got {self.template_filename!r}")
+            raise ValueError(f"template_filename must be a string or None, got {_shown(self.template_filename)}")
 
 
 def question_to_dict(question: Question) -> dict[str, Any]:
@@ -388,4 +422,7 @@ def read_questions(path: str | os.PathLike) -> list[Question]:
         raise ValueError(f"{os.fspath(path)} holds no 'questions' list")
     if not isinstance(records, list):
         raise ValueError(f"{os.fspath(path)}: 'questions' must be a list, got {type(records).__name__}")
-    return [question_from_dict(record, i) for i, record in enumerate(records)]
+    try:
+        return [question_from_dict(record, i) for i, record in enumerate(records)]
+    except ValueError as exc:
+        raise ValueError(f"{os.fspath(path)}: {exc}") from None

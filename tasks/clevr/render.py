@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from hybrid.tasks._checks import check_int
 from hybrid.tasks.clevr.scene import Scene, SceneObject, vocabulary
 
 #: sin and cos of the camera's elevation above the ground.
@@ -91,9 +92,7 @@ class Rendering:
 
 
 def _check_image_size(image_size: int) -> int:
-    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 16:
-        raise ValueError(f"image_size must be an int >= 16, got {image_size!r}")
-    return int(image_size)
+    return check_int("image_size", image_size, 16)
 
 
 def _check_coords(coords) -> tuple[float, float, float]:

@@ -23,6 +23,7 @@ import re
 
 import numpy as np
 import sympy
+from hybrid.tasks._checks import check_int
 from hybrid.tasks.feynman.table import FeynmanEquation
 
 #: The sampling range of every generated variable.
@@ -111,9 +112,7 @@ def generate_equation(depth: int, seed: int, index: int) -> FeynmanEquation:
         ValueError: on an argument out of range, or no acceptable draw in 200 tries.
     """
     for name, value, hi in (("depth", depth, 6), ("seed", seed, None), ("index", index, None)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0 or (
-                hi is not None and value > hi):
-            raise ValueError(f"{name} must be an int >= 0{f' and <= {hi}' if hi else ''}, got {value!r}")
+        check_int(name, value, 0, hi)
     rng = np.random.default_rng([int(seed), int(depth), int(index)])
     for _ in range(_ATTEMPTS):
         expr = _tree(rng, int(depth))
@@ -131,8 +130,7 @@ def generate_equation(depth: int, seed: int, index: int) -> FeynmanEquation:
 
 def generated_equations(count: int, depth: int, seed: int = 0) -> dict[str, FeynmanEquation]:
     """``count`` generated formulas of ``depth`` (indices ``0..count-1``), keyed by id."""
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
-        raise ValueError(f"count must be an int >= 1, got {count!r}")
+    check_int("count", count, 1)
     equations = (generate_equation(depth, seed, k) for k in range(int(count)))
     return {eq.id: eq for eq in equations}
 

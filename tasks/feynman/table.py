@@ -115,13 +115,87 @@ def parse_formula(text: str, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
     )
 
 
-_BINARY = {
-    ast.Add: lambda a, b: a + b,
-    ast.Sub: lambda a, b: a - b,
-    ast.Mult: lambda a, b: a * b,
-    ast.Div: lambda a, b: a / b,
-    ast.Pow: lambda a, b: a**b,
-}
+#: At most this many characters in a formula: FSReD's longest is under 100, and Python's
+#: parser overflows its own recursion limit on a few thousand chained operators.
+MAX_FORMULA_CHARS = 4000
+#: At most this many levels of nested operations and calls (a chain of ``+``/``-`` or of
+#: ``*``/``/`` counts as one level, so a long flat sum is not deep).
+MAX_FORMULA_DEPTH = 100
+#: Integer literals may have at most this many digits.
+MAX_LITERAL_DIGITS = 100
+#: A numeric exponent may be at most this large in magnitude (``x**(9**9)`` is refused).
+MAX_EXPONENT = 10_000
+#: An exact number in the result may have at most this many bits (about 3,000 digits, so
+#: it still prints): ``10**10000`` is refused before sympy computes it, and so is a product
+#: of many long literals.
+MAX_NUMBER_BITS = 10_000
+
+_ADDITIVE = (ast.Add, ast.Sub)
+_MULTIPLICATIVE = (ast.Mult, ast.Div)
+
+
+def _chain_group(node: ast.AST) -> tuple[type, ...] | None:
+    """The operator group (additive or multiplicative) of a binary node, else None."""
+    if isinstance(node, ast.BinOp):
+        for group in (_ADDITIVE, _MULTIPLICATIVE):
+            if isinstance(node.op, group):
+                return group
+    return None
+
+
+def _nesting_depth(root: ast.AST) -> int:
+    """Levels of nesting below ``root``, computed without recursion.
+
+    A left operand of the same operator group (``a + b - c``'s ``a + b``) does not add a
+    level: flat sums and products are as shallow as their deepest term.
+    """
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        group = _chain_group(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.operator, ast.unaryop, ast.expr_context)):
+                continue
+            same_chain = group is not None and child is node.left and _chain_group(child) is group
+            stack.append((child, depth if same_chain else depth + 1))
+    return deepest
+
+
+def _flatten_chain(node: ast.BinOp, group: tuple[type, ...]) -> list[tuple[ast.operator | None, ast.AST]]:
+    """The operands of a left-leaning chain of one operator group, each with the operator
+    before it (``None`` for the first), found without recursion."""
+    items: list[tuple[ast.operator | None, ast.AST]] = []
+    current: ast.AST = node
+    while isinstance(current, ast.BinOp) and _chain_group(current) is group:
+        items.append((current.op, current.right))
+        current = current.left
+    items.append((None, current))
+    items.reverse()
+    return items
+
+
+def _exact_bits(expr: sympy.Basic) -> float:
+    """The size in bits (``log2``) of the largest numerator or denominator among ``expr``'s exact numbers."""
+    bits = 0.0
+    for atom in expr.atoms(sympy.Rational):
+        for part in (int(atom.p), int(atom.q)):
+            if part not in (0, 1, -1):
+                bits = max(bits, math.log2(abs(part)))
+    return bits
+
+
+def _checked_power(base: sympy.Expr, exponent: sympy.Expr, what: str) -> sympy.Expr:
+    """``base**exponent``, refused before sympy evaluates a power too large to compute."""
+    if exponent.is_Number and exponent.is_finite:
+        if abs(exponent) > MAX_EXPONENT:
+            raise FormulaError(f"{what}: exponent {exponent} is larger than {MAX_EXPONENT} in magnitude")
+        if _exact_bits(base) * abs(exponent) > MAX_NUMBER_BITS:
+            raise FormulaError(
+                f"{what}: a power to the exponent {exponent} would produce numbers of more than {MAX_NUMBER_BITS} bits"
+            )
+    return base**exponent
 
 
 def formula_to_sympy(
@@ -136,7 +210,11 @@ def formula_to_sympy(
     """Parse infix Python-syntax ``source`` into sympy by walking its AST against whitelists.
 
     The string is never evaluated. Allowed: int and float literals, the ``names``,
-    ``+ - * / **``, unary ``-``/``+`` and calls of ``functions``.
+    ``+ - * / **``, unary ``-``/``+`` and calls of ``functions``. The work is bounded, so
+    a hostile string fails fast instead of hanging: at most :data:`MAX_FORMULA_CHARS`
+    characters, :data:`MAX_FORMULA_DEPTH` levels of nesting, integer literals of at most
+    :data:`MAX_LITERAL_DIGITS` digits, numeric exponents of at most :data:`MAX_EXPONENT`
+    and exact numbers of at most :data:`MAX_NUMBER_BITS` bits.
 
     Args:
         source: the formula text.
@@ -151,24 +229,60 @@ def formula_to_sympy(
 
     Raises:
         FormulaError: on a syntax error, an unknown name or function, a wrong number of
-            arguments, or any other construct.
+            arguments, any other construct, or a formula over the limits above.
+
+    Example:
+        >>> import sympy
+        >>> x = sympy.Symbol("x")
+        >>> formula_to_sympy("2*x**2 + 1", names={"x": x}, functions={}, read_float=sympy.Float, what="f")
+        2*x**2 + 1
     """
+    if len(what) > 120:  # the message names a long formula by its start
+        what = what[:117] + "..."
+    if len(source) > MAX_FORMULA_CHARS:
+        raise FormulaError(f"{what} is {len(source)} characters long; at most {MAX_FORMULA_CHARS} are allowed")
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         raise FormulaError(f"{what} is not valid syntax: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise FormulaError(f"{what} is nested too deeply for Python's parser") from None
+    depth = _nesting_depth(tree.body)
+    if depth > MAX_FORMULA_DEPTH:
+        raise FormulaError(f"{what} is nested {depth} levels deep; at most {MAX_FORMULA_DEPTH} are allowed")
 
     def walk(node: ast.AST) -> sympy.Expr:
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
             if isinstance(node.value, bool) or not (allow_non_finite or math.isfinite(node.value)):
                 raise FormulaError(f"{what}: constant {node.value!r} is not allowed")
-            return read_float(node.value) if isinstance(node.value, float) else sympy.Integer(node.value)
+            if isinstance(node.value, float):
+                return read_float(node.value)
+            if abs(node.value) >= 10**MAX_LITERAL_DIGITS:
+                raise FormulaError(f"{what}: integer literal has more than {MAX_LITERAL_DIGITS} digits")
+            return sympy.Integer(node.value)
         if isinstance(node, ast.Name):
             if node.id in names:
                 return names[node.id]
             raise FormulaError(f"{what}: unknown name {node.id!r}")
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            return _BINARY[type(node.op)](walk(node.left), walk(node.right))
+        group = _chain_group(node)
+        if group is not None:
+            # a chain of + - (or * /) is built in one step: no recursion per term, and
+            # sympy's Add/Mul flatten all terms at once instead of one pair at a time
+            assert isinstance(node, ast.BinOp)
+            terms = []
+            for op, operand in _flatten_chain(node, group):
+                value = walk(operand)
+                if isinstance(op, ast.Sub):
+                    value = -value
+                elif isinstance(op, ast.Div):
+                    value = 1 / value if value.is_Number else sympy.Pow(value, -1)
+                terms.append(value)
+            value = sympy.Add(*terms) if group is _ADDITIVE else sympy.Mul(*terms)
+            if _exact_bits(value) > MAX_NUMBER_BITS:
+                raise FormulaError(f"{what}: a sum or product of numbers has more than {MAX_NUMBER_BITS} bits")
+            return value
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            return _checked_power(walk(node.left), walk(node.right), what)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             operand = walk(node.operand)
             return -operand if isinstance(node.op, ast.USub) else operand
@@ -198,7 +312,8 @@ def load_table(path: str | PathLike[str] | None = None) -> dict[str, FeynmanEqua
 
     Raises:
         ValueError: if a required column is missing, a range is not numeric or has
-            ``low > high``, or two rows share an id.
+            ``low > high``, two rows share an id, or a formula is not one that
+            :func:`parse_formula` accepts (a :class:`FormulaError` naming the file and line).
     """
     if path is None:
         text = resources.files("hybrid.tasks.feynman").joinpath("FeynmanEquations.csv").read_text()
@@ -216,6 +331,10 @@ def load_table(path: str | PathLike[str] | None = None) -> dict[str, FeynmanEqua
     table: dict[str, FeynmanEquation] = {}
     for line, row in enumerate(rows, start=2):
         eq = _row_to_equation(row, f"{source}, line {line}")
+        try:
+            _ = eq.expression  # parsed (and cached) now, so a bad formula names its file and line
+        except FormulaError as exc:
+            raise FormulaError(f"{source}, line {line}: {exc}") from None
         if eq.id in table:
             raise ValueError(f"{source}, line {line}: duplicate equation id {eq.id!r}")
         table[eq.id] = eq

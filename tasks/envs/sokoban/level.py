@@ -24,9 +24,11 @@ Conventions of this module:
 - a level has exactly one player, at least one box, and at least as many goals as
   boxes (more goals than boxes is allowed: solved means every box is on a goal).
 
-:func:`format_level` writes a level back as text; ``format_level(parse_level(text))``
-equals the *normalised* text: floor written as a space, rows padded to the widest
-row, comment lines and surrounding blank lines dropped (see :func:`normalise_level_text`).
+:func:`format_level` writes a level back as text and ``parse_level(format_level(level))
+== level`` for every level; ``format_level(parse_level(text))`` equals the *normalised*
+text: floor written as a space (a row of floor only as ``-``, since a blank line ends a
+level), rows padded to the widest row, comment lines and surrounding blank lines dropped
+(see :func:`normalise_level_text`).
 
 Level files hold several levels. :func:`parse_levels` reads both common layouts:
 Boxoban's (a ``; N`` header line, the board, a blank line) and the XSB collections'
@@ -210,14 +212,26 @@ def _is_board_line(line: str) -> bool:
     return stripped.startswith(WALL_CHAR)
 
 
+def _is_floor_only(line: str) -> bool:
+    """A non-blank line of floor only (``-``/``_``, maybe spaces): an all-floor board row."""
+    return bool(line.strip()) and set(line) <= set(FLOOR_CHAR + FLOOR_ALIASES)
+
+
 def _split(text: str, strict: bool) -> list[tuple[list[tuple[int, str]], str]]:
-    """Split ``text`` into boards (lists of ``(line_number, row)``) with the name each carries."""
+    """Split ``text`` into boards (lists of ``(line_number, row)``) with the name each carries.
+
+    An all-floor row (written ``-----``, see :func:`format_level`) belongs to the board
+    around it; in a file (not ``strict``) such rows before a board's first row with a
+    piece or wall are held back and join the board when one follows without a break.
+    """
     boards: list[tuple[list[tuple[int, str]], str]] = []
     current: list[tuple[int, str]] = []
+    floor_rows: list[tuple[int, str]] = []  # all-floor rows seen while no board is open
     pending_name = ""
 
     def close() -> None:
-        nonlocal current, pending_name
+        nonlocal current, pending_name, floor_rows
+        floor_rows = []
         if current:
             boards.append((current, pending_name))
             current, pending_name = [], ""
@@ -229,8 +243,13 @@ def _split(text: str, strict: bool) -> list[tuple[list[tuple[int, str]], str]]:
         elif line.lstrip().startswith(";"):
             close()
             pending_name = line.lstrip()[1:].strip()
-        elif set(line) <= BOARD_CHARS and (strict or current or any(ch in "#@+$*" for ch in line)):
+        elif set(line) <= BOARD_CHARS and (strict or current or any(ch in "#@+$*." for ch in line)):
+            if not current and floor_rows:
+                current.extend(floor_rows)
+                floor_rows = []
             current.append((lineno, line))
+        elif _is_floor_only(line):
+            floor_rows.append((lineno, line))
         elif strict or _is_board_line(line):
             col = next(i for i, ch in enumerate(line) if ch not in BOARD_CHARS)
             raise ValueError(f"unknown character {line[col]!r} at line {lineno}, column {col + 1}")
@@ -297,7 +316,18 @@ def parse_levels(text: str) -> list[Level]:
 def format_level(level: Level) -> str:
     """Write a level in the standard text format: one row per line, no trailing newline.
 
-    Floor is written as a space and every row has ``level.cols`` characters.
+    Floor is written as a space and every row has ``level.cols`` characters, except a
+    row that is all floor: it is written with the ``-`` floor alias (``-----``), since a
+    blank line would end the level. :func:`parse_level` and :func:`parse_levels` read
+    every level back equal to itself.
+
+    Example:
+        >>> level = parse_level("-----\\n#@$.#")
+        >>> print(format_level(level))
+        -----
+        #@$.#
+        >>> parse_level(format_level(level)) == level
+        True
 
     Raises:
         TypeError: if ``level`` is not a :class:`Level`.
@@ -313,7 +343,8 @@ def format_level(level: Level) -> str:
         grid[r][c] = BOX_ON_GOAL_CHAR if (r, c) in level.goals else BOX_CHAR
     r, c = level.player
     grid[r][c] = PLAYER_ON_GOAL_CHAR if level.player in level.goals else PLAYER_CHAR
-    return "\n".join("".join(row) for row in grid)
+    floor_row = FLOOR_ALIASES[0] * level.cols
+    return "\n".join(floor_row if set(row) == {FLOOR_CHAR} else "".join(row) for row in grid)
 
 
 def format_levels(levels: Iterable[Level]) -> str:
@@ -328,13 +359,14 @@ def normalise_level_text(text: str) -> str:
     """The text :func:`format_level` writes for ``parse_level(text)``, computed on the text itself.
 
     ``-`` and ``_`` become spaces, ``;`` comment lines and surrounding blank lines are
-    dropped, and rows are padded with spaces to the widest row.
+    dropped, and rows are padded with spaces to the widest row; a row of floor only is
+    written ``-`` across the width.
     """
     rows = [line.rstrip("\r\n") for line in text.splitlines() if line.strip() and not line.lstrip().startswith(";")]
     table = str.maketrans({ch: FLOOR_CHAR for ch in FLOOR_ALIASES})
     rows = [row.translate(table) for row in rows]
     width = max((len(row) for row in rows), default=0)
-    return "\n".join(row.ljust(width) for row in rows)
+    return "\n".join(FLOOR_ALIASES[0] * width if not row.strip() else row.ljust(width) for row in rows)
 
 
 # ----------------------------------------------------------------------------------------------- files
