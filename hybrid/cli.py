@@ -159,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     mcts.add_argument("--out", default="results/mcts", help="output folder (default results/mcts)")
     mcts.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    comp = papers.add_parser("compression", help="the deep baselines pruned, quantised, factorised, distilled: "
+                                                 "measured against issue 17's targets (CPU)")
+    comp.add_argument("--quick", action="store_true", help="small settings: seconds on 2 CPU cores")
+    comp.add_argument("--seed", type=_non_negative("--seed"), default=0, help="first seed (default 0)")
+    comp.add_argument("--seeds", type=_positive("--seeds"), default=1,
+                      help="seeds from --seed on (default 1); tables give the mean and the worst")
+    comp.add_argument("--out", default="results/compression", help="output folder (default results/compression)")
+    comp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     plan = sub.add_parser("plan", help="solve every level of a Sokoban level file, from symbols or from pixels")
     plan.add_argument("--env", default="hybrid/Sokoban-v0", help="the env whose levels these are (hybrid/Sokoban-v0)")
     plan.add_argument("--levels", required=True, help="level file in the standard text format (XSB or Boxoban)")
@@ -300,6 +309,26 @@ def _cmd_reproduce_mcts(args) -> int:
     return 0
 
 
+def _cmd_reproduce_compression(args) -> int:
+    from hybrid.compression_reproduce import reproduce_compression
+
+    out = Path(args.out)
+    _check_writable(out)
+    command = "hybrid reproduce compression" + (" --quick" if args.quick else "") + (
+        f" --seeds {args.seeds}" if args.seeds != 1 else "") + (f" --seed {args.seed}" if args.seed else "")
+    try:
+        summary = reproduce_compression(out, quick=args.quick, seeds=args.seeds, seed=args.seed,
+                                        progress=not args.no_progress, command=command)
+    except KeyboardInterrupt as exc:
+        print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return exit_status(exc)
+    for t in summary["targets"]:
+        print(f"{t['model']:15s} {t['compression']:28.28s} {'met' if t['met'] else 'NOT met'}: {t['measured']}")
+    print(f"table: {out / 'compression.md'}\nsummary: {out / 'summary.json'}")
+    return 0
+
+
 def _cmd_plan(args) -> int:
     from hybrid.evaluate.meter import resolve_device
     from hybrid.planning.plan import PLAN_ENVS, plan_levels
@@ -334,6 +363,8 @@ def _cmd_reproduce(args) -> int:
         return _cmd_reproduce_ns_vqa(args)
     if args.paper == "mcts":
         return _cmd_reproduce_mcts(args)
+    if args.paper == "compression":
+        return _cmd_reproduce_compression(args)
 
     out = Path(args.out)
     _check_writable(out)

@@ -46,6 +46,8 @@ class Cell:
     latency_s_b1: float = math.nan
     latency_s_batch: float = math.nan
     latency_batch: int = 0
+    inference_flops: float = math.nan
+    inference_examples: float = math.nan
 
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -93,6 +95,8 @@ def aggregate(records: Iterable[RunRecord]) -> dict[str, dict[str, dict[int, Cel
         for name in ("params", "nonzero_params", "model_bytes", "latency_s_b1", "latency_s_batch"):
             setattr(cell, name, _nanmean(r.inference.get(name, math.nan) for r in runs))
         cell.latency_batch = max((int(r.inference.get("latency_batch") or 0) for r in runs), default=0)
+        cell.inference_flops = _nanmean(r.inference.get("flops", math.nan) for r in runs)
+        cell.inference_examples = _nanmean(r.inference.get("examples", math.nan) for r in runs)
         out[task][method][n] = cell
     return out
 
@@ -210,6 +214,7 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
             "",
         ]
         lines += _targets_table(task, methods, order, families, specs, summary)
+        lines += _family_table(task, methods, families, specs, summary)
         lines += _sizes_table(task, methods, order, families, specs, summary)
         lines += _model_table(task, methods, order, families, summary)
     lines += _capped_runs(ok)
@@ -289,6 +294,93 @@ def _model_table(task, methods, order, families, summary) -> list[str]:
             summary[f"{key}.latency_s_batch.n{n}"] = c.latency_s_batch
             summary[f"{key}.capped_runs.n{n}"] = c.capped_runs
     return lines + [""]
+
+
+#: The order families are listed in, in the per-family table; others follow alphabetically.
+FAMILY_ORDER = ("hybrid", "deep", "compressed-deep", "peer")
+
+
+def family_rows(methods: dict[str, dict[int, Cell]], families: dict[str, str],
+                spec: MetricSpec) -> list[dict[str, Any]]:
+    """One row per method, grouped by family, for ``spec``'s target: what reaching it cost.
+
+    Each row has ``family``, ``method``, ``reached`` (bool), ``n`` (the samples to target,
+    or the largest size tried when the target was never reached), the training FLOPs and
+    seconds of one run at ``n``, and the model at ``n``: inference FLOPs per example
+    (``NaN`` when the records do not say how many examples the inference phase scored),
+    inference FLOPs of the whole scoring phase, latency per example at batch 1 and at
+    the task's batch, parameters, non-zero parameters and bytes as saved. Methods the
+    metric does not apply to (every mean NaN) are left out.
+    """
+    rows = []
+    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    names = sorted(methods, key=lambda m: (rank.get(families.get(m, ""), len(rank)), families.get(m, ""), m))
+    for m in names:
+        cells = methods[m]
+        if not cells or all(math.isnan(c.metrics.get(spec.name, (math.nan,))[0]) for c in cells.values()):
+            continue
+        n = samples_to_target(cells, spec)
+        reached = n is not None
+        n = n if reached else max(cells)
+        c = cells[n]
+        per_example = (c.inference_flops / c.inference_examples
+                       if c.inference_examples and not math.isnan(c.inference_examples) else math.nan)
+        rows.append({
+            "family": families.get(m, ""), "method": m, "reached": reached, "n": n,
+            "train_flops": c.train_flops, "train_seconds": c.train_seconds,
+            "inference_flops_per_example": per_example, "inference_flops": c.inference_flops,
+            "latency_s_b1": c.latency_s_b1, "latency_s_batch": c.latency_s_batch, "latency_batch": c.latency_batch,
+            "params": c.params, "nonzero_params": c.nonzero_params, "model_bytes": c.model_bytes,
+        })
+    return rows
+
+
+def _family_table(task, methods, families, specs, summary) -> list[str]:
+    """The per-family table (issue 17): samples, training compute, inference cost and size at the target."""
+    lines: list[str] = []
+    for spec in specs:
+        if spec.target is None:
+            continue
+        rows = family_rows(methods, families, spec)
+        if not rows:
+            continue
+        sign = ">=" if spec.higher_is_better else "<="
+        if not lines:
+            lines = ["### Per family: what reaching the target costs", "",
+                     "One row per method, grouped by family. Training samples, FLOPs and seconds are those of one "
+                     "run at the smallest size that reaches the target (mean over seeds); the model columns "
+                     "(inference FLOPs, latency, bytes) describe the model trained at that size. **Not reached** "
+                     "means no size tried reached the target: the costs shown are then those at the largest size "
+                     "tried, a lower bound on what the target would take. A `compressed-deep` row's training "
+                     "includes its teacher's (the uncompressed network it was cut from) plus the compression "
+                     "and its fine-tuning. Inference FLOPs per example need the records to say how many "
+                     "examples the scoring phase ran ('—' otherwise; the whole phase's FLOPs are given beside).",
+                     ""]
+        lines += [f"**{spec.name} {sign} {spec.target:g}**", "",
+                  "| family | method | training samples to target | train FLOPs | train s | inference FLOPs "
+                  "/ example | inference FLOPs (test set) | latency / example, b=1 | latency / example, batch "
+                  "| params (non-zero) | bytes |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for row in rows:
+            fam = row["family"] + (" (teacher's training included)" if row["family"] == "compressed-deep" else "")
+            n = str(row["n"]) if row["reached"] else f"not reached (by n={row['n']})"
+            pre = "" if row["reached"] else "> "
+            flops = pre + _fmt(row["train_flops"]) if not math.isnan(row["train_flops"]) else "—"
+            secs = pre + _fmt(row["train_seconds"]) if not math.isnan(row["train_seconds"]) else "—"
+            params = ("—" if math.isnan(row["params"])
+                      else f"{row['params']:,.0f} ({row['nonzero_params']:,.0f})")
+            batch = (f"{_fmt_seconds(row['latency_s_batch'])} (b={row['latency_batch']})"
+                     if row["latency_batch"] else "—")
+            lines.append(f"| {fam} | {row['method']} | {n} | {flops} | {secs} | "
+                         f"{_fmt(row['inference_flops_per_example'])} | {_fmt(row['inference_flops'])} | "
+                         f"{_fmt_seconds(row['latency_s_b1'])} | {batch} | {params} | "
+                         f"{_fmt_bytes(row['model_bytes'])} |")
+            key = f"{task}.family.{spec.name}.{row['method']}"
+            summary[f"{key}.reached"] = row["reached"]
+            summary[f"{key}.n"] = row["n"]
+            summary[f"{key}.inference_flops_per_example"] = row["inference_flops_per_example"]
+        lines.append("")
+    return lines
 
 
 def _fmt_bytes(x: float) -> str:
