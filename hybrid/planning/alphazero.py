@@ -42,14 +42,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from hybrid.neural.device import check_device_name
 from hybrid.neural.planning.policy_value import PolicyValueNet, make_evaluator
 from hybrid.planning.lockstep import CachedEvaluator
-from hybrid.planning.matches import (  # the agents and matches; _is_int, _is_number: one check each
+from hybrid.planning.matches import (  # the agents and matches
     Agent,
     AlphaZeroAgent,
     RolloutMCTSAgent,
-    _is_int,
-    _is_number,
     play_match,
 )
 from hybrid.planning.selfplay import (
@@ -61,6 +60,7 @@ from hybrid.planning.selfplay import (
     play_selfplay_games,
 )
 from hybrid.symbolic.planning.mcts import MCTSConfig
+from hybrid.tasks._checks import is_int, is_real
 from hybrid.tasks.envs.grid_env import check_int
 
 __all__ = [
@@ -175,23 +175,22 @@ class AlphaZeroConfig:
             raise ValueError(f"selection must be 'puct' or 'gumbel', got {self.selection!r}")
         for name in ("c_init", "c_base", "temperature", "lr"):
             v = getattr(self, name)
-            if not _is_number(v) or not v > 0:
+            if not is_real(v) or not v > 0:
                 raise ValueError(f"{name} must be a number > 0, got {v!r}")
-        if not _is_number(self.weight_decay) or self.weight_decay < 0:
+        if not is_real(self.weight_decay) or self.weight_decay < 0:
             raise ValueError(f"weight_decay must be a number >= 0, got {self.weight_decay!r}")
-        if self.dirichlet_alpha is not None and (not _is_number(self.dirichlet_alpha) or not self.dirichlet_alpha > 0):
+        if self.dirichlet_alpha is not None and (not is_real(self.dirichlet_alpha) or not self.dirichlet_alpha > 0):
             raise ValueError(f"dirichlet_alpha must be a number > 0 or None, got {self.dirichlet_alpha!r}")
         for name in ("dirichlet_fraction", "q_weight"):
             v = getattr(self, name)
-            if not _is_number(v) or not 0.0 <= v <= 1.0:
+            if not is_real(v) or not 0.0 <= v <= 1.0:
                 raise ValueError(f"{name} must be a number in [0, 1], got {v!r}")
         for name in ("reuse_tree", "augment"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
-        if not _is_int(self.seed):
+        if not is_int(self.seed):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
-        if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {self.device!r}")
+        check_device_name(self.device)
 
     def mcts_config(self) -> MCTSConfig:
         """Return the self-play search's :class:`~hybrid.symbolic.planning.mcts.MCTSConfig` (root noise on)."""
@@ -395,7 +394,7 @@ def train_alphazero(
     check_two_player(model)
     if max_seconds is None and max_iterations is None:
         raise ValueError("max_seconds or max_iterations must be given (both are None)")
-    if max_seconds is not None and (not _is_number(max_seconds) or not max_seconds > 0):
+    if max_seconds is not None and (not is_real(max_seconds) or not max_seconds > 0):
         raise ValueError(f"max_seconds must be a number > 0 or None, got {max_seconds!r}")
     if max_iterations is not None:
         max_iterations = check_int("max_iterations", max_iterations, 1)

@@ -8,7 +8,6 @@ calls are batched across games. Re-exported by :mod:`hybrid.planning.alphazero`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -19,17 +18,10 @@ from hybrid.neural.planning.policy_value import PolicyValueNet, make_evaluator
 from hybrid.planning.lockstep import run_lockstep, shared_batch
 from hybrid.planning.selfplay import check_two_player, play_move
 from hybrid.symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, search
+from hybrid.tasks._checks import is_int, is_real
 from hybrid.tasks.envs.grid_env import check_int
 
 __all__ = ["Agent", "AlphaZeroAgent", "RolloutMCTSAgent", "play_match"]
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 class Agent(Protocol):
@@ -112,7 +104,7 @@ class RolloutMCTSAgent:
         check_two_player(model)
         self.model = model
         self.num_simulations = check_int("num_simulations", num_simulations, 1)
-        if not _is_number(uct_c) or not uct_c > 0:
+        if not is_real(uct_c) or not uct_c > 0:
             raise ValueError(f"uct_c must be a number > 0, got {uct_c!r}")
         self.config = MCTSConfig(num_simulations=self.num_simulations, selection="uct", uct_c=float(uct_c))
 
@@ -178,7 +170,7 @@ def play_match(
     check_two_player(model)
     games = check_int("games", games, 1)
     parallel_games = check_int("parallel_games", parallel_games, 1)
-    if not _is_int(seed):
+    if not is_int(seed):
         raise ValueError(f"seed must be an int, got {seed!r}")
     if max_moves is not None:
         max_moves = check_int("max_moves", max_moves, 1)

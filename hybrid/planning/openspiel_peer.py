@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from hybrid.planning.envs import PLANNING_ENVS
 from hybrid.symbolic.planning.mcts import MCTSConfig, RolloutEvaluator, reuse_tree, search
+from hybrid.tasks._checks import check_int
 
 GAMES: dict[str, Callable[[], Any]] = {row.game: row.model for row in PLANNING_ENVS if row.game is not None}
 """OpenSpiel game name -> a zero-argument factory of our :class:`~hybrid.tasks.envs.model.TransitionModel`
@@ -56,12 +57,6 @@ def openspiel_available() -> bool:
 def _check_game(game_name: str) -> None:
     if game_name not in GAMES:
         raise ValueError(f"game_name must be one of {sorted(GAMES)}, got {game_name!r}")
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 def _pyspiel():
@@ -107,7 +102,7 @@ def make_openspiel_bot(game_name: str, num_simulations: int, uct_c: float = 2.0,
         An ``open_spiel.python.algorithms.mcts.MCTSBot``.
     """
     _check_game(game_name)
-    num_simulations = _check_positive_int("num_simulations", num_simulations)
+    num_simulations = check_int("num_simulations", num_simulations, 1)
     pyspiel, mcts = _pyspiel()
     game = pyspiel.load_game(game_name)
     evaluator = mcts.RandomRolloutEvaluator(n_rollouts=1, random_state=np.random.RandomState(seed))
@@ -160,7 +155,7 @@ def ours_sims_per_second(
         ``num_simulations`` divided by wall seconds.
     """
     _check_game(game_name)
-    num_simulations = _check_positive_int("num_simulations", num_simulations)
+    num_simulations = check_int("num_simulations", num_simulations, 1)
     model = GAMES[game_name]()
     state, _ = positions_for(game_name, moves)
     rng = np.random.default_rng(seed)
@@ -250,8 +245,8 @@ def side_by_side(
     Returns:
         One :class:`SpeedRow` per game and position.
     """
-    num_simulations = _check_positive_int("num_simulations", num_simulations)
-    repeats = _check_positive_int("repeats", repeats)
+    num_simulations = check_int("num_simulations", num_simulations, 1)
+    repeats = check_int("repeats", repeats, 1)
     for g in games:
         _check_game(g)
     positions = DEFAULT_POSITIONS if positions is None else positions
@@ -333,8 +328,8 @@ def play_match(
         A :class:`MatchResult`.
     """
     _check_game(game_name)
-    num_games = _check_positive_int("num_games", num_games)
-    num_simulations = _check_positive_int("num_simulations", num_simulations)
+    num_games = check_int("num_games", num_games, 1)
+    num_simulations = check_int("num_simulations", num_simulations, 1)
     pyspiel, _ = _pyspiel()
     model = GAMES[game_name]()
     config = MCTSConfig(num_simulations=num_simulations, selection="uct", uct_c=float(uct_c), batch_size=batch_size)

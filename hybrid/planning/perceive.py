@@ -31,8 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.evaluate.stages import jsonable
 from hybrid.neural.planning.perception import GridPerception, collect_labelled_frames, grid_accuracy
 from hybrid.planning.envs import planning_env
+from hybrid.tasks._checks import check_int, is_int
 
 __all__ = [
     "CACHE_VERSION",
@@ -65,17 +67,23 @@ def _grid_spec(env_id: str, env_kwargs: dict[str, Any]) -> tuple[int, int, int]:
     return planning_env(env_id, need="grid_spec").grid_spec(env_kwargs)
 
 
-def _jsonable(value: Any) -> Any:
-    """Tuples as lists, numpy scalars as Python numbers, dict keys sorted: a canonical JSON form."""
+def _canonical(value: Any) -> Any:
+    """A canonical JSON form for cache keys: dict keys sorted, tuples as lists, and numpy values
+    made Python ones by :func:`hybrid.evaluate.stages.jsonable` (the project's one converter).
+
+    A thin wrapper, not a copy: it adds the key sorting the hash needs and turns the
+    converter's ``TypeError`` into the ``ValueError`` this module's callers document.
+    """
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
+        return [_canonical(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise ValueError(f"env_kwargs and perception_kwargs must be plain JSON-like values, got {value!r}")
+    try:
+        return _canonical(jsonable(value))
+    except TypeError:
+        raise ValueError(f"env_kwargs and perception_kwargs must be plain JSON-like values, got {value!r}") from None
 
 
 def _perception_config(rows: int, cols: int, num_classes: int, seed: int, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -109,26 +117,20 @@ def perception_key(
         ValueError: naming ``env_id``, ``n_frames``, ``seed``, ``env_kwargs`` or ``perception_kwargs``.
     """
     kwargs = _training_env_kwargs(env_id, env_kwargs)
-    _check_count("n_frames", n_frames)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+    check_int("n_frames", n_frames, 1)
+    if not is_int(seed):
         raise ValueError(f"seed must be an int, got {seed!r}")
     rows, cols, k = _grid_spec(env_id, kwargs)
     config = _perception_config(rows, cols, k, int(seed), _perception_kwargs(perception_kwargs))
     blob = {
         "version": CACHE_VERSION,
         "env_id": env_id,
-        "env_kwargs": _jsonable(kwargs),
+        "env_kwargs": _canonical(kwargs),
         "n_frames": int(n_frames),
         "seed": int(seed),
-        "perception": _jsonable(config),
+        "perception": _canonical(config),
     }
     return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 def _perception_kwargs(perception_kwargs: dict[str, Any] | None) -> dict[str, Any]:
@@ -197,7 +199,7 @@ def train_perception(
             or ``cache_dir`` (not a writable folder).
     """
     kwargs = _training_env_kwargs(env_id, env_kwargs)
-    n_frames = _check_count("n_frames", n_frames)
+    n_frames = check_int("n_frames", n_frames, 1)
     p_kwargs = _perception_kwargs(perception_kwargs)
     key = perception_key(env_id, kwargs, n_frames, seed, p_kwargs)
     path = None
@@ -230,10 +232,10 @@ def train_perception(
         os.replace(tmp, path)
         meta = {
             "env_id": env_id,
-            "env_kwargs": _jsonable(kwargs),
+            "env_kwargs": _canonical(kwargs),
             "n_frames": n_frames,
             "seed": int(seed),
-            "perception": _jsonable(_hyper_parameters(perception)),
+            "perception": _canonical(_hyper_parameters(perception)),
             "fit_seconds": round(float(perception.fit_seconds_), 3),
             "training_accuracy": grid_accuracy(perception.predict(frames), grids),
             "written": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -33,9 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from hybrid.evaluate.machine import machine_info  # re-exported: puzzles and callers read it here
 from hybrid.evaluate.stages import dumps_strict
 from hybrid.planning.agents import make_agent
 from hybrid.planning.envs import planning_env, planning_env_ids
@@ -78,35 +77,6 @@ def lurd(model: SokobanModel, actions: Any) -> str:
         out.append(ch.upper() if nxt.boxes != state.boxes else ch)
         state = nxt
     return "".join(out)
-
-
-def machine_info() -> dict[str, Any]:
-    """Describe the machine a measurement ran on: CPU model and count, threads, Python, numpy and torch versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    info: dict[str, Any] = {
-        "cpu": cpu,
-        "machine": platform.machine(),
-        "system": f"{platform.system()} {platform.release()}",
-        "cpu_count": os.cpu_count(),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-    }
-    if hasattr(os, "sched_getaffinity"):
-        info["cpus_usable"] = len(os.sched_getaffinity(0))
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        info["torch"] = torch.__version__
-        info["torch_threads"] = torch.get_num_threads()
-    return info
 
 
 def _replay(model: SokobanModel, actions: tuple[int, ...]) -> tuple[bool, int]:

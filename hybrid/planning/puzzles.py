@@ -34,6 +34,7 @@ from hybrid.planning.agents import make_agent
 from hybrid.planning.perceive import SOKOBAN_TRAINING_KWARGS, frames_of_states, train_perception
 from hybrid.planning.plan import machine_info, solve_levels, summarise_records
 from hybrid.symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
+from hybrid.tasks._checks import check_int, check_positive
 from hybrid.tasks.envs.lights_out import LightsOutModel
 from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleModel
 from hybrid.tasks.envs.sokoban import Level, load_boxoban, load_levels
@@ -42,18 +43,6 @@ __all__ = ["eight_puzzle_benchmark", "lights_out_benchmark", "sokoban_benchmark"
 
 #: Offset between the seed of the training frames and that of the test frames (disjoint random streams).
 TEST_SEED_OFFSET = 1_000_003
-
-
-def _check_int(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
-    return int(value)
-
-
-def _check_seconds(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return float(value)
 
 
 def _perception_figures(perception: Any, env_id: str, env_kwargs: dict[str, Any], n: int, seed: int) -> dict:
@@ -172,14 +161,14 @@ def eight_puzzle_benchmark(
         ValueError: naming ``n_frames``, ``distances``, ``instances``, ``seed``, ``time_limit_s`` or ``test_frames``.
     """
     t0 = time.perf_counter()
-    n_frames = _check_int("n_frames", n_frames, 1)
-    instances = _check_int("instances", instances, 1)
-    test_frames = _check_int("test_frames", test_frames, 1)
-    seed = _check_int("seed", seed, 0)
-    time_limit_s = _check_seconds("time_limit_s", time_limit_s)
+    n_frames = check_int("n_frames", n_frames, 1)
+    instances = check_int("instances", instances, 1)
+    test_frames = check_int("test_frames", test_frames, 1)
+    seed = check_int("seed", seed, 0)
+    time_limit_s = float(check_positive("time_limit_s", time_limit_s, integer=False))
     if not isinstance(distances, (tuple, list)) or not distances:
         raise ValueError(f"distances must be a non-empty tuple of ints >= 1, got {distances!r}")
-    distances = tuple(_check_int("distances", d, 1) for d in distances)
+    distances = tuple(check_int("distances", d, 1) for d in distances)
     env_id, env_kwargs = "hybrid/SlidingPuzzle-v0", {"size": 3}
     perception = train_perception(env_id, n_frames, seed, env_kwargs, cache_dir, device, progress,
                                   perception_kwargs=perception_kwargs)
@@ -251,12 +240,12 @@ def lights_out_benchmark(
         ValueError: naming ``n_frames``, ``instances``, ``seed``, ``size``, ``time_limit_s`` or ``test_frames``.
     """
     t0 = time.perf_counter()
-    n_frames = _check_int("n_frames", n_frames, 1)
-    instances = _check_int("instances", instances, 1)
-    test_frames = _check_int("test_frames", test_frames, 1)
-    seed = _check_int("seed", seed, 0)
-    size = _check_int("size", size, 2)
-    time_limit_s = _check_seconds("time_limit_s", time_limit_s)
+    n_frames = check_int("n_frames", n_frames, 1)
+    instances = check_int("instances", instances, 1)
+    test_frames = check_int("test_frames", test_frames, 1)
+    seed = check_int("seed", seed, 0)
+    size = check_int("size", size, 2)
+    time_limit_s = float(check_positive("time_limit_s", time_limit_s, integer=False))
     env_id, env_kwargs = "hybrid/LightsOut-v0", {"size": size}
     perception = train_perception(env_id, n_frames, seed, env_kwargs, cache_dir, device, progress,
                                   perception_kwargs=perception_kwargs)
@@ -317,9 +306,9 @@ def sokoban_benchmark(
         ValueError: naming ``levels``, ``n_frames``, ``time_limit_s`` or ``seed``.
     """
     t0 = time.perf_counter()
-    n_frames = _check_int("n_frames", n_frames, 1)
-    seed = _check_int("seed", seed, 0)
-    time_limit_s = _check_seconds("time_limit_s", time_limit_s)
+    n_frames = check_int("n_frames", n_frames, 1)
+    seed = check_int("seed", seed, 0)
+    time_limit_s = float(check_positive("time_limit_s", time_limit_s, integer=False))
     if levels is None:
         level_list = load_boxoban()
         source = "Boxoban unfiltered/test/000.txt (shipped)"

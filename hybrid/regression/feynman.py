@@ -30,7 +30,6 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import re
 from pathlib import Path
 
 import numpy as np
@@ -57,9 +56,6 @@ from hybrid.symbolic.regression.pareto import ParetoFront, ParetoPoint
 from hybrid.tasks.arrays import check_xy
 
 __all__ = ["FeynmanRegressor"]
-
-#: ``device`` values: ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-_DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 
 #: The ``format`` field of a saved model (:meth:`FeynmanRegressor.save`).
 SAVE_FORMAT = "hybrid.regression.FeynmanRegressor"
@@ -197,8 +193,9 @@ class FeynmanRegressor(SolverSearch, RegressorMixin, BaseEstimator):
         if isinstance(budget, bool) or not math.isfinite(budget) or budget <= 0:
             # NaN would pass "<= 0" and leave the search without a deadline
             raise ValueError(f"time_budget_s must be a finite number > 0, got {budget!r}")
-        if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        from hybrid.neural.device import check_device_name  # lazily: it imports torch
+
+        check_device_name(self.device)
         tol = self.tolerance
         if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)):
             raise TypeError(f"tolerance must be None or a number, got {type(tol).__name__} {tol!r}")

@@ -26,13 +26,13 @@ each count is given as the mean and the worst seed. The output folder gets:
 from __future__ import annotations
 
 import math
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from hybrid.evaluate.machine import machine_info
 from hybrid.evaluate.meter import resolve_device
 from hybrid.evaluate.stages import dumps_strict
 from hybrid.evaluate.store import ResultStore, RunConfig, RunRecord
@@ -381,10 +381,11 @@ def reproduce_ai_feynman(
         records = [r for r in store.records() if r.key in wanted]
         store.export_csv(out / "results.csv")
     summary, entries = summarise(records, ids, noise_levels, systems, seed_list)
+    machine = machine_info()
     summary["settings"] = {
         "n_samples": n_samples, "budget_s": budget_s, "noise_levels": list(noise_levels), "seeds": seed_list,
         "equation_set": equation_set, "units": units, "equations": len(ids),
-        "machine": f"{platform.machine()} {platform.processor()}".strip(), "python": platform.python_version(),
+        "machine": machine, "python": machine["python"],
     }
     write_table(out / "ai_feynman.md", entries, ids, noise_levels, systems, n_samples, budget_s, seed_list,
                 summary, units)

@@ -16,10 +16,10 @@ The nets that learn from these frames are in :mod:`hybrid.neural.planning.percep
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+from hybrid.tasks._checks import is_int
 
 __all__ = [
     "cell_crops",
@@ -29,14 +29,6 @@ __all__ = [
     "grid_accuracy",
     "unique_rows",
 ]
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 def check_frames(frames: Any, rows: int, cols: int, shape: tuple[int, int] | None = None) -> np.ndarray:
@@ -162,9 +154,9 @@ def collect_labelled_frames(
     """
     import gymnasium as gym
 
-    if not _is_int(n) or n < 1:
+    if not is_int(n) or n < 1:
         raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if steps_per_episode is not None and (not _is_int(steps_per_episode) or steps_per_episode < 1):
+    if steps_per_episode is not None and (not is_int(steps_per_episode) or steps_per_episode < 1):
         raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
     owned = isinstance(env, str)
     if owned:

@@ -50,8 +50,6 @@ import torch
 import torch.nn.functional as F
 from hybrid.neural.device import torch_device
 from hybrid.neural.planning.frames import (
-    _is_int,
-    _is_number,
     cell_crops,
     check_frames,
     check_grids,
@@ -59,6 +57,7 @@ from hybrid.neural.planning.frames import (
     grid_accuracy,
     unique_rows,
 )
+from hybrid.tasks._checks import is_int, is_real
 from torch import nn
 
 __all__ = ["CellNet", "GridPerception", "collect_labelled_frames", "grid_accuracy"]
@@ -215,28 +214,28 @@ class GridPerception:
 
     def _check_params(self) -> None:
         for name in ("rows", "cols"):
-            if not _is_int(getattr(self, name)) or getattr(self, name) < 1:
+            if not is_int(getattr(self, name)) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
-        if not _is_int(self.num_classes) or self.num_classes < 2:
+        if not is_int(self.num_classes) or self.num_classes < 2:
             raise ValueError(f"num_classes must be an int >= 2, got {self.num_classes!r}")
-        if self.cell_pixels is not None and (not _is_int(self.cell_pixels) or self.cell_pixels < 4):
+        if self.cell_pixels is not None and (not is_int(self.cell_pixels) or self.cell_pixels < 4):
             raise ValueError(f"cell_pixels must be None or an int >= 4, got {self.cell_pixels!r}")
-        if not _is_int(self.channels) or self.channels < 1:
+        if not is_int(self.channels) or self.channels < 1:
             raise ValueError(f"channels must be an int >= 1, got {self.channels!r}")
-        if self.epochs is not None and (not _is_int(self.epochs) or self.epochs < 1):
+        if self.epochs is not None and (not is_int(self.epochs) or self.epochs < 1):
             raise ValueError(f"epochs must be None or an int >= 1, got {self.epochs!r}")
-        if not _is_int(self.batch_size) or self.batch_size < 1:
+        if not is_int(self.batch_size) or self.batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
-        if not _is_number(self.lr) or self.lr <= 0:
+        if not is_real(self.lr) or self.lr <= 0:
             raise ValueError(f"lr must be a finite number > 0, got {self.lr!r}")
-        if not _is_number(self.weight_decay) or self.weight_decay < 0:
+        if not is_real(self.weight_decay) or self.weight_decay < 0:
             raise ValueError(f"weight_decay must be a finite number >= 0, got {self.weight_decay!r}")
         if not isinstance(self.balance, (bool, np.bool_)):
             raise ValueError(f"balance must be a bool, got {self.balance!r}")
         m = self.max_seconds
-        if m is not None and (not _is_number(m) or m <= 0):
+        if m is not None and (not is_real(m) or m <= 0):
             raise ValueError(f"max_seconds must be None or a number > 0, got {m!r}")
-        if not _is_int(self.seed):
+        if not is_int(self.seed):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
 
     def _build(self) -> CellNet:
@@ -419,7 +418,7 @@ class GridPerception:
             frames = frames[None]
         rows, cols, k = int(self.rows), int(self.cols), int(self.num_classes)
         frames = check_frames(frames, rows, cols, self.frame_shape_)
-        if not _is_int(batch_size) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         crops = cell_crops(frames, rows, cols)
         first, inverse, _ = unique_rows(crops.reshape(len(crops), -1))  # identical crops: one forward pass

@@ -37,17 +37,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from hybrid.neural.device import torch_device
+from hybrid.tasks._checks import is_int, is_real
 from torch import nn
 
 __all__ = ["PolicyValueNet", "make_evaluator"]
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and math.isfinite(float(v))
 
 
 class _ResidualBlock(nn.Module):
@@ -105,14 +98,14 @@ class PolicyValueNet(nn.Module):
             ("channels", channels, 1),
             ("blocks", blocks, 0),
         ):
-            if not _is_int(v) or v < least:
+            if not is_int(v) or v < least:
                 raise ValueError(f"{name} must be an int >= {least}, got {v!r}")
         for name, v in (("lr", lr), ("weight_decay", weight_decay), ("value_weight", value_weight)):
-            if not _is_number(v) or v < 0:
+            if not is_real(v) or v < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
         if lr <= 0:
             raise ValueError(f"lr must be > 0, got {lr!r}")
-        if not _is_int(seed):
+        if not is_int(seed):
             raise ValueError(f"seed must be an int, got {seed!r}")
         super().__init__()
         self.config = {
@@ -331,7 +324,7 @@ class PolicyValueNet(nn.Module):
             ValueError: as :meth:`train_step`, or a bad ``epochs`` / ``batch_size``.
         """
         for name, v in (("epochs", epochs), ("batch_size", batch_size)):
-            if not _is_int(v) or v < 1:
+            if not is_int(v) or v < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {v!r}")
         x, pi, z, mask = self._check_targets(planes, target_policies, target_values, legal_masks)
         d = self.device_

@@ -46,6 +46,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from hybrid.neural.device import torch_device
+from hybrid.tasks._checks import is_int
 from hybrid.tasks.envs.grid_env import episode_succeeded
 
 __all__ = [
@@ -63,10 +64,6 @@ __all__ = [
 ALGORITHMS = ("ppo", "dqn")
 #: Least frame side SB3's NatureCNN accepts (8x8 stride 4, 4x4 stride 2, 3x3 stride 1).
 NATURE_CNN_MIN_FRAME = 36
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
 class ResizeFrame(gym.ObservationWrapper):
@@ -87,7 +84,7 @@ class ResizeFrame(gym.ObservationWrapper):
             raise ValueError(f"the env must observe (H, W, 3) uint8 frames, got {space}")
         if space.shape[2] != 3:
             raise ValueError(f"the env must observe RGB frames (H, W, 3), got shape {space.shape}")
-        if not _is_int(size) or size < 8:
+        if not is_int(size) or size < 8:
             raise ValueError(f"size must be an int >= 8, got {size!r}")
         self.size = int(size)
         self.observation_space = gym.spaces.Box(0, 255, (self.size, self.size, 3), np.uint8)
@@ -273,13 +270,13 @@ def train_sb3(
 
     if algo not in ALGORITHMS:
         raise ValueError(f"algo must be one of {ALGORITHMS}, got {algo!r}")
-    if not _is_int(total_timesteps) or total_timesteps < 1:
+    if not is_int(total_timesteps) or total_timesteps < 1:
         raise ValueError(f"total_timesteps must be an int >= 1, got {total_timesteps!r}")
-    if not _is_int(seed):
+    if not is_int(seed):
         raise ValueError(f"seed must be an int, got {seed!r}")
     if n_envs is None:
         n_envs = 4 if algo == "ppo" else 1
-    if not _is_int(n_envs) or n_envs < 1:
+    if not is_int(n_envs) or n_envs < 1:
         raise ValueError(f"n_envs must be an int >= 1, got {n_envs!r}")
     dev = torch_device(device)
 
@@ -385,9 +382,9 @@ def evaluate_success(
     Raises:
         ValueError: a bad ``n_episodes`` or ``max_steps``.
     """
-    if not _is_int(n_episodes) or n_episodes < 1:
+    if not is_int(n_episodes) or n_episodes < 1:
         raise ValueError(f"n_episodes must be an int >= 1, got {n_episodes!r}")
-    if not _is_int(max_steps) or max_steps < 1:
+    if not is_int(max_steps) or max_steps < 1:
         raise ValueError(f"max_steps must be an int >= 1, got {max_steps!r}")
     env = make_env(env_id, env_kwargs, frame_size, illegal_action, illegal_reward)
     wins = 0

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from hybrid.neural.device import torch_device
 from hybrid.neural.vqa.baseline_nets import init_params
 from hybrid.neural.vqa.text import Vocab, pad_batch, tokenize
+from hybrid.tasks._checks import check_int
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from torch import nn
@@ -68,12 +69,6 @@ def _check_index(image_index: Any, n_questions: int, n_images: int) -> np.ndarra
     if idx.min() < 0 or idx.max() >= n_images:
         raise ValueError(f"image_index must lie in [0, {n_images}), got values in [{idx.min()}, {idx.max()}]")
     return idx.astype(np.int64)
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
 
 
 class VQABaseline(BaseEstimator):
@@ -142,9 +137,9 @@ class VQABaseline(BaseEstimator):
     # ------------------------------------------------------------------ configuration
 
     def _check_params(self) -> None:
-        _positive_int("epochs", self.epochs)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("patience", self.patience)
+        check_int("epochs", self.epochs, 1)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("patience", self.patience, 1)
         if not (isinstance(self.lr, (int, float)) and self.lr > 0):
             raise ValueError(f"lr must be a number > 0, got {self.lr!r}")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
@@ -156,7 +151,7 @@ class VQABaseline(BaseEstimator):
         if self.max_seconds is not None and not (isinstance(self.max_seconds, (int, float)) and self.max_seconds >= 0):
             raise ValueError(f"max_seconds must be a number >= 0 or None, got {self.max_seconds!r}")
         for name in self._net_args:
-            _positive_int(name, getattr(self, name))
+            check_int(name, getattr(self, name), 1)
 
     def _build(self, n_words: int, n_answers: int) -> nn.Module:
         net = self._net_class(n_words, n_answers, **{name: getattr(self, name) for name in self._net_args})
@@ -345,7 +340,7 @@ class VQABaseline(BaseEstimator):
         images = _check_images(images)
         questions = _check_strings("questions", questions)
         idx = torch.as_tensor(_check_index(image_index, len(questions), images.shape[0]))
-        batch_size = _positive_int("batch_size", batch_size)
+        batch_size = check_int("batch_size", batch_size, 1)
         tokens, lengths = self._encode(questions)
         ids = self._predict_ids(torch.as_tensor(images), idx, tokens, lengths, torch.arange(len(questions)), batch_size)
         return [self.answers_[int(i)] for i in ids]
