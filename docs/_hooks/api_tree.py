@@ -15,9 +15,8 @@ from pathlib import Path
 MAPPED = ("tasks", "neural", "symbolic")
 
 
-def on_config(config):
-    """Build the link tree next to mkdocs.yml; return the config unchanged."""
-    root = Path(config.config_file_path).resolve().parent
+def build_tree(root: Path) -> None:
+    """(Re)build ``root/build/api-tree/hybrid/``: links to ``hybrid/``'s entries and the three folders."""
     package = root / "build" / "api-tree" / "hybrid"
     if package.parent.exists():
         shutil.rmtree(package.parent)
@@ -27,4 +26,14 @@ def on_config(config):
             (package / entry.name).symlink_to(entry)
     for folder in MAPPED:
         (package / folder).symlink_to(root / folder)
+
+
+# Built when MkDocs loads this hook, before any plugin's on_config: mkdocstrings resolves its
+# handler's paths in its own on_config, and on a fresh clone the tree did not exist yet then.
+build_tree(Path(__file__).resolve().parents[2])
+
+
+def on_config(config):
+    """Rebuild the tree next to mkdocs.yml (a moved checkout); return the config unchanged."""
+    build_tree(Path(config.config_file_path).resolve().parent)
     return config
