@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 import numpy as np
@@ -92,11 +91,10 @@ class CompressedPolicy(CompressedDeep):
         """
         state = dict(super().__getstate__())
         if "model_" in state:
-            sb3 = self.model_.model_
-            compressed = sb3.policy
+            compressed = self.model_.model_.policy
             self._set_network(self.model_, self._dense_policy)
-            try:
-                state["model_"] = pickle.dumps(self.model_)
+            try:  # the teacher's own state, computed now (its SB3 model as bytes), while it holds the dense policy
+                state["model_"] = (type(self.model_), self.model_.__getstate__())
             finally:
                 self._set_network(self.model_, compressed)
             state["_compressed_policy"] = compressed
@@ -105,9 +103,11 @@ class CompressedPolicy(CompressedDeep):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Restore a pickled compressed policy (see :meth:`__getstate__`)."""
-        if isinstance(state.get("model_"), bytes):
+        if isinstance(state.get("model_"), tuple):
             state = dict(state)
-            model = pickle.loads(state["model_"])
+            cls, teacher_state = state["model_"]
+            model = cls.__new__(cls)
+            model.__setstate__(teacher_state)
             dense = model.model_.policy
             self._set_network(model, state.pop("_compressed_policy"))
             state.update(model_=model, _dense_policy=dense)
