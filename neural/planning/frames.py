@@ -16,6 +16,8 @@ The nets that learn from these frames are in :mod:`hybrid.neural.planning.percep
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -152,54 +154,81 @@ def collect_labelled_frames(
         ValueError: a bad ``n`` or ``steps_per_episode``, an env without ``info["state"]``, a
             model without ``to_grid``, or observations that are not RGB frames.
     """
-    import gymnasium as gym
-
-    if not is_int(n) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if steps_per_episode is not None and (not is_int(steps_per_episode) or steps_per_episode < 1):
-        raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
-    owned = isinstance(env, str)
-    if owned:
-        import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
-
-        env = gym.make(env, **(env_kwargs or {}))
-    elif env_kwargs:
-        raise ValueError("env_kwargs only apply when env is an id, not an env instance")
-    try:
+    check_walk(n, steps_per_episode)
+    with opened_env(env, env_kwargs) as env:
         rng = np.random.default_rng(seed)
         env.action_space.seed(int(rng.integers(2**31)))
         frames: list[np.ndarray] = []
         grids: list[np.ndarray] = []
 
         def record(obs: Any, info: dict) -> None:
-            frame = np.asarray(obs)
-            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-                raise ValueError(f"observations must be (H, W, 3) uint8 frames, got {frame.dtype} {frame.shape}")
+            frame = rgb_frame(obs)
             if "state" not in info:
                 raise ValueError('the env must report its symbolic state in info["state"]')
             model = getattr(env.unwrapped, "model", None)  # read after each reset: a Sokoban level has its own
             if model is None or not hasattr(model, "to_grid"):
                 raise ValueError("env.unwrapped.model must be a TransitionModel with to_grid()")
-            frames.append(frame.copy())
+            frames.append(frame)
             grids.append(np.asarray(model.to_grid(info["state"]), dtype=np.int64))
 
         obs, info = env.reset(seed=int(seed), options=reset_options or None)
         record(obs, info)
         steps = 0
         while len(frames) < n:
-            mask = info.get("action_mask")
-            if mask is not None and np.any(mask):
-                action = int(rng.choice(np.flatnonzero(np.asarray(mask))))
-            else:
-                action = int(env.action_space.sample())
-            obs, _, terminated, truncated, info = env.step(action)
+            obs, _, terminated, truncated, info = env.step(random_action(env, info, rng))
             steps += 1
             record(obs, info)
             if len(frames) < n and (terminated or truncated or (steps_per_episode and steps >= steps_per_episode)):
                 obs, info = env.reset(options=reset_options or None)
                 record(obs, info)
                 steps = 0
-    finally:
-        if owned:
-            env.close()
     return np.stack(frames[:n]), np.stack(grids[:n])
+
+
+# ------------------------------------------------------------------ random walks in an env
+
+
+def check_walk(n: Any, steps_per_episode: Any) -> None:
+    """Refuse a walk's bad lengths: ``n`` an int >= 1, ``steps_per_episode`` None or an int >= 1 (ValueError)."""
+    if not is_int(n) or n < 1:
+        raise ValueError(f"n must be an int >= 1, got {n!r}")
+    if steps_per_episode is not None and (not is_int(steps_per_episode) or steps_per_episode < 1):
+        raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
+
+
+@contextmanager
+def opened_env(env: Any, env_kwargs: dict[str, Any] | None) -> Iterator[Any]:
+    """The env to walk: ``gymnasium.make(env, **env_kwargs)`` for an id (closed on exit), else ``env`` itself.
+
+    Raises:
+        ValueError: ``env_kwargs`` given with an env instance.
+    """
+    if not isinstance(env, str):
+        if env_kwargs:
+            raise ValueError("env_kwargs only apply when env is an id, not an env instance")
+        yield env
+        return
+    import gymnasium as gym
+    import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
+
+    made = gym.make(env, **(env_kwargs or {}))
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def random_action(env: Any, info: dict, rng: np.random.Generator) -> int:
+    """A uniformly random legal action: from ``info["action_mask"]`` when it allows any, else the action space's."""
+    mask = info.get("action_mask")
+    if mask is not None and np.any(mask):
+        return int(rng.choice(np.flatnonzero(np.asarray(mask))))
+    return int(env.action_space.sample())
+
+
+def rgb_frame(obs: Any) -> np.ndarray:
+    """A copy of ``obs`` as an ``(H, W, 3)`` uint8 frame (ValueError for anything else)."""
+    frame = np.asarray(obs)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"observations must be (H, W, 3) uint8 frames, got {frame.dtype} {frame.shape}")
+    return frame.copy()

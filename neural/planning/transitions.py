@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from hybrid.neural.planning.frames import check_walk, opened_env, random_action, rgb_frame
 
 __all__ = [
     "FrameTransitions",
@@ -131,53 +132,27 @@ def collect_transitions(
         ValueError: a bad ``n`` or ``steps_per_episode``, an env without a model, or
             observations that are not RGB frames.
     """
-    import gymnasium as gym
-
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}")
-    if steps_per_episode is not None and (
-        isinstance(steps_per_episode, bool)
-        or not isinstance(steps_per_episode, (int, np.integer))
-        or steps_per_episode < 1
-    ):
-        raise ValueError(f"steps_per_episode must be None or an int >= 1, got {steps_per_episode!r}")
-    owned = isinstance(env, str)
-    if owned:
-        import hybrid.tasks.envs  # noqa: F401  (registers the hybrid/* ids)
-
-        env = gym.make(env, **(env_kwargs or {}))
-    elif env_kwargs:
-        raise ValueError("env_kwargs only apply when env is an id, not an env instance")
-    rng = np.random.default_rng(seed)
-    env.action_space.seed(int(rng.integers(2**31)))
+    check_walk(n, steps_per_episode)
     before, after, actions, ends, models = [], [], [], [], []
+    with opened_env(env, env_kwargs) as env:
+        rng = np.random.default_rng(seed)
+        env.action_space.seed(int(rng.integers(2**31)))
 
-    def frame_of(obs: Any) -> np.ndarray:
-        f = np.asarray(obs)
-        if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3:
-            raise ValueError(f"observations must be (H, W, 3) uint8 frames, got {f.dtype} {f.shape}")
-        return f.copy()
+        def rules() -> Any:
+            model = getattr(env.unwrapped, "model", None)
+            if model is None or not hasattr(model, "from_grid"):
+                raise ValueError("env.unwrapped.model must be a TransitionModel")
+            if getattr(model, "num_players", 1) != 1:
+                raise ValueError("transitions alone are supported for single-agent envs only (num_players == 1)")
+            return model
 
-    def rules() -> Any:
-        model = getattr(env.unwrapped, "model", None)
-        if model is None or not hasattr(model, "from_grid"):
-            raise ValueError("env.unwrapped.model must be a TransitionModel")
-        if getattr(model, "num_players", 1) != 1:
-            raise ValueError("transitions alone are supported for single-agent envs only (num_players == 1)")
-        return model
-
-    try:
         obs, info = env.reset(seed=int(seed), options=reset_options or None)
         model, steps = rules(), 0
         while len(actions) < n:
-            mask = info.get("action_mask")
-            if mask is not None and np.any(mask):
-                action = int(rng.choice(np.flatnonzero(np.asarray(mask))))
-            else:
-                action = int(env.action_space.sample())
+            action = random_action(env, info, rng)
             nxt, _, terminated, truncated, info = env.step(action)
-            before.append(frame_of(obs))
-            after.append(frame_of(nxt))
+            before.append(rgb_frame(obs))
+            after.append(rgb_frame(nxt))
             actions.append(action)
             ends.append(bool(terminated))
             models.append(model)
@@ -185,9 +160,6 @@ def collect_transitions(
             if terminated or truncated or (steps_per_episode and steps >= steps_per_episode):
                 obs, info = env.reset(options=reset_options or None)
                 model, steps = rules(), 0
-    finally:
-        if owned:
-            env.close()
     return FrameTransitions(
         np.stack(before), np.asarray(actions, dtype=np.int64), np.stack(after), np.asarray(ends, dtype=bool), models
     )
