@@ -1,15 +1,23 @@
-"""The deep RL baselines, compressed: :class:`CompressedPolicy`, a ``compressed-deep`` method."""
+"""Planning's networks, compressed.
+
+:class:`CompressedPolicy` compresses the deep RL baselines (a ``compressed-deep`` method);
+:class:`CompressedPerceiveAndSearch` compresses the perceive-plan hybrid's perception net
+(a ``hybrid`` method: the search is untouched).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
+from hybrid.compressed_hybrid import CompressedHybrid
 from hybrid.compression import CompressedDeep
+from hybrid.neural.compress import is_quantised
 from hybrid.planning.task import PlanningTrainSpec
 
 #: The recipes that apply to a trained policy: post-training ones only (see :class:`CompressedPolicy`).
@@ -112,3 +120,59 @@ class CompressedPolicy(CompressedDeep):
             self._set_network(model, state.pop("_compressed_policy"))
             state.update(model_=model, _dense_policy=dense)
         super().__setstate__(state)
+
+
+class CompressedPerceiveAndSearch(CompressedHybrid):
+    """The perceive-plan hybrid (:class:`~hybrid.planning.task.PerceiveAndSearch`), trained, its perception compressed.
+
+    ``fit(train)`` trains a clone of ``hybrid`` on ``train.n`` labelled frames (charged to
+    this method), then compresses its cell classifier (a small CNN with a Linear head)
+    by ``recipe`` (see :mod:`hybrid.compressed_hybrid`): ``prune`` cuts ``amount`` of its
+    weights and fine-tunes it to reproduce the dense net's logits on the distinct cell
+    crops of the frames it was trained on (drawn again from the same seed; no label is
+    read again, no new frame drawn); ``int8`` quantises the Linear head only (torch's
+    dynamic int8 has no convolution kernel). ``act``, ``reset`` and ``perceive`` are the
+    clone's own: the same search over the same rules, reading frames with the compressed net.
+    """
+
+    def fit(self, train: PlanningTrainSpec) -> CompressedPerceiveAndSearch:
+        """Train perceive-plan on ``train``, compress its perception net; returns self.
+
+        Raises:
+            ValueError: ``train`` is not a :class:`~hybrid.planning.task.PlanningTrainSpec`, or a bad setting.
+        """
+        if not isinstance(train, PlanningTrainSpec):
+            raise ValueError(f"train must be a PlanningTrainSpec, got {type(train).__name__}")
+        super().fit(train)
+        self.interactions_ = self.model_.interactions_
+        return self
+
+    def perceive(self, frame: np.ndarray) -> np.ndarray:
+        """The grid of cell classes the compressed perception net reads in ``frame``."""
+        self._check_fitted()
+        return self.model_.perceive(frame)
+
+    def reset(self) -> None:
+        """Forget the previous episode's plan."""
+        self._check_fitted()
+        self.model_.reset()
+
+    def act(self, frame: np.ndarray) -> int | None:
+        """The next action of the plan (see :meth:`~hybrid.planning.task.PerceiveAndSearch.act`)."""
+        self._check_fitted()
+        return self.model_.act(frame)
+
+    def _networks(self, model: Any) -> dict[str, nn.Module]:
+        return {"perception": model.perception_.net_}
+
+    def _set_networks(self, model: Any, networks: dict[str, nn.Module]) -> None:
+        perception = model.perception_
+        perception.net_ = networks["perception"]
+        if is_quantised(perception.net_):
+            perception.device_ = torch.device("cpu")  # int8 kernels run on the CPU
+
+    def _training_inputs(self, model: Any, train: PlanningTrainSpec) -> dict[str, torch.Tensor]:
+        from hybrid.planning.perceive import perception_frames
+
+        frames, _ = perception_frames(train.env_id, int(train.n), int(train.seed), train.env_kwargs)
+        return {"perception": model.perception_.cell_inputs(frames)}

@@ -159,6 +159,21 @@ def _training_env_kwargs(env_id: str, env_kwargs: dict[str, Any] | None) -> dict
     return kwargs
 
 
+def perception_frames(env_id: str, n_frames: int, seed: int = 0,
+                      env_kwargs: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The labelled frames :func:`train_perception` trains on, drawn again: ``(frames, grids)``.
+
+    The same arguments draw the same frames (the random walks are seeded), so a trained
+    perception's training inputs can be had back without keeping them.
+
+    Raises:
+        ValueError: naming ``env_id``, ``n_frames`` or ``env_kwargs``.
+    """
+    kwargs = _training_env_kwargs(env_id, env_kwargs)
+    n_frames = check_int("n_frames", n_frames, 1)
+    return collect_labelled_frames(env_id, n_frames, seed=int(seed), env_kwargs=kwargs)
+
+
 def train_perception(
     env_id: str,
     n_frames: int = 500,
@@ -223,7 +238,7 @@ def train_perception(
                 return perception
 
     rows, cols, k = _grid_spec(env_id, kwargs)
-    frames, grids = collect_labelled_frames(env_id, n_frames, seed=int(seed), env_kwargs=kwargs)
+    frames, grids = perception_frames(env_id, n_frames, seed, kwargs)
     perception = GridPerception(rows, cols, k, seed=int(seed), device=device, progress=progress, **p_kwargs)
     perception.fit(frames, grids)
     if path is not None:

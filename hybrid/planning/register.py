@@ -11,7 +11,7 @@ Methods: ``perceive-plan`` (hybrid: perception net -> exact search), ``ppo`` and
 from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
-from hybrid.planning.compressed import CompressedPolicy
+from hybrid.planning.compressed import CompressedPerceiveAndSearch, CompressedPolicy
 from hybrid.planning.envs import PLANNING_ENVS
 from hybrid.planning.task import DeepRLPolicy, PerceiveAndSearch, PlanningTask
 
@@ -102,3 +102,32 @@ for _algo in ("ppo", "dqn"):
             description=f"{_algo.upper()}, {_description} (its training is charged to it)",
             defaults={"fine_tune_epochs": 0, **_settings},
         )
+
+#: suffix -> (recipe, settings, description): the perceive-plan hybrid's perception net compressed (family
+#: ``hybrid``: the approaches combine; its training runs inside their fit and is charged to them).
+HYBRID_COMPRESSIONS: dict[str, tuple[str, dict, str]] = {
+    "pruned": ("prune", {"amount": 0.8}, "80% of each layer of its perception CNN magnitude-pruned, fine-tuned to "
+               "match the dense net's logits on its training crops; stored sparse"),
+    "int8": ("int8", {}, "its perception CNN's Linear head in dynamic int8 (CPU; convolutions stay float)"),
+}
+_HYBRID_COMPRESSION_PARAMS = ("amount", "fine_tune_epochs", "lr", "batch_size")
+
+
+def _compressed_hybrid(recipe: str):
+    def factory(task, *, seed: int, device: str, **params) -> CompressedPerceiveAndSearch:
+        settings = {k: params.pop(k) for k in _HYBRID_COMPRESSION_PARAMS if k in params}
+        return CompressedPerceiveAndSearch(PerceiveAndSearch(seed=seed, device=device, **params), recipe=recipe,
+                                           seed=seed, **settings)
+
+    return factory
+
+
+for _suffix, (_recipe, _settings, _description) in HYBRID_COMPRESSIONS.items():
+    register_method(
+        f"perceive-plan-{_suffix}",
+        _compressed_hybrid(_recipe),
+        estimator=CompressedPerceiveAndSearch,
+        tasks=PLANNING_TASKS,
+        description=f"perceive-plan, {_description} (its training is charged to it)",
+        defaults={"time_limit_s": 10.0, "fine_tune_epochs": 100, **_settings},
+    )

@@ -1,4 +1,9 @@
-"""The end-to-end VQA baselines, compressed: :class:`CompressedVQA`, a ``compressed-deep`` method."""
+"""VQA's networks, compressed.
+
+:class:`CompressedVQA` compresses the end-to-end baselines (a ``compressed-deep`` method);
+:class:`CompressedNSVQA` compresses NS-VQA's own parsers (a ``hybrid`` method: the
+executor is untouched).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,10 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
+from hybrid.compressed_hybrid import CompressedHybrid
 from hybrid.compression import CompressedDeep
+from hybrid.neural.compress import is_quantised
+from hybrid.neural.vqa.scene_parser import images_to_tensor
 from hybrid.vqa.data import VQAData
 
 
@@ -143,3 +151,58 @@ class CompressedVQA(CompressedDeep):
                 model.net_ = saved
 
         return train
+
+
+class CompressedNSVQA(CompressedHybrid):
+    """NS-VQA (:class:`~hybrid.vqa.nsvqa.NSVQA`) trained, then its parsers compressed.
+
+    ``fit(train)`` trains a clone of ``hybrid`` on the :class:`VQAData` (charged to this
+    method), then compresses by ``recipe`` (see :mod:`hybrid.compressed_hybrid`):
+
+    - the scene parser's CNN is the network ``prune`` cuts: ``amount`` of its weights
+      magnitude-pruned, then fine-tuned to reproduce the dense CNN's output maps on the
+      images it was trained on (no scene labels are read again); it has no Linear layer,
+      so ``int8`` leaves it float;
+    - the question parser's seq2seq LSTM is the network ``int8`` quantises (its Linear
+      and LSTM layers); ``prune`` leaves it dense (its decoder runs step by step, not as
+      one forward over a batch of inputs, so output matching does not apply).
+
+    ``answer`` is the clone's own ``answer``: same programs, same executor. An int8
+    question parser runs on the CPU.
+    """
+
+    def fit(self, train: VQAData, y: None = None) -> CompressedNSVQA:
+        """Train NS-VQA on ``train``, compress its parsers; returns self (``y`` is ignored).
+
+        Raises:
+            ValueError: ``train`` is not a :class:`VQAData`, or a bad setting.
+        """
+        if not isinstance(train, VQAData):
+            raise ValueError(f"train must be a VQAData, got {type(train).__name__}")
+        return super().fit(train)
+
+    def answer(
+        self, images: np.ndarray, questions: Sequence[str], image_index: Sequence[int] | None = None
+    ) -> list[str]:
+        """The answers (CLEVR strings) of NS-VQA with compressed parsers.
+
+        Raises:
+            NotFittedError: before :meth:`fit`.
+        """
+        self._check_fitted()
+        return self.model_.answer(images, list(questions), image_index)
+
+    def _networks(self, model: Any) -> dict[str, nn.Module]:
+        return {"scene_parser": model.scene_parser_.net_, "question_parser": model.question_parser_.net_}
+
+    def _set_networks(self, model: Any, networks: dict[str, nn.Module]) -> None:
+        for name, network in networks.items():
+            parser = getattr(model, f"{name}_")
+            parser.net_ = network
+            if is_quantised(network):
+                parser.device_ = torch.device("cpu")  # int8 kernels run on the CPU
+
+    def _training_inputs(self, model: Any, train: VQAData) -> dict[str, torch.Tensor]:
+        parser = model.scene_parser_
+        return {"scene_parser": images_to_tensor(train.images[: model.n_scenes_used_], parser.device_)}
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hybrid.evaluate.registry import register_method, register_task
 from hybrid.neural.vqa.baselines import CNNLSTM, FiLM
-from hybrid.vqa.compressed import CompressedVQA
+from hybrid.vqa.compressed import CompressedNSVQA, CompressedVQA
 from hybrid.vqa.deep import DeepVQA
 from hybrid.vqa.nsvqa import NSVQA
 from hybrid.vqa.task import CLEVRTask
@@ -109,3 +109,32 @@ for _base, _cls, _label in (("cnn-lstm", CNNLSTM, "CNN+LSTM"), ("film", FiLM, "F
             description=f"{_label}, {_description} (its training is charged to it)",
             defaults={**DEEP_DEFAULTS, "fine_tune_epochs": 20, **_settings},
         )
+
+#: suffix -> (recipe, settings, description): NS-VQA's own parsers compressed (family ``hybrid``:
+#: the approaches combine; its training runs inside their fit and is charged to them).
+HYBRID_COMPRESSIONS: dict[str, tuple[str, dict, str]] = {
+    "int8": ("int8", {}, "its question parser's LSTM and Linear layers dynamic int8 (CPU)"),
+    "pruned": ("prune", {"amount": 0.8}, "80% of each layer of its scene parser CNN magnitude-pruned, fine-tuned to "
+               "match the dense CNN's outputs on its training images; stored sparse"),
+    "pruned-int8": ("prune+int8", {"amount": 0.8}, "scene parser 80% pruned and fine-tuned, question parser int8"),
+}
+_HYBRID_COMPRESSION_PARAMS = ("amount", "fine_tune_epochs", "lr", "batch_size")
+
+
+def _compressed_nsvqa(recipe: str):
+    def factory(task, *, seed: int, device: str, **params) -> CompressedNSVQA:
+        settings = {k: params.pop(k) for k in _HYBRID_COMPRESSION_PARAMS if k in params}
+        return CompressedNSVQA(NSVQA(seed=seed, device=device, **params), recipe=recipe, seed=seed, **settings)
+
+    return factory
+
+
+for _suffix, (_recipe, _settings, _description) in HYBRID_COMPRESSIONS.items():
+    register_method(
+        f"ns-vqa-{_suffix}",
+        _compressed_nsvqa(_recipe),
+        estimator=CompressedNSVQA,
+        tasks=CLEVR_TASKS,
+        description=f"NS-VQA, {_description} (its training is charged to it)",
+        defaults={"n_programs": 270, "n_scenes": 1000, "fine_tune_epochs": 10, **_settings},
+    )

@@ -39,6 +39,7 @@ from hybrid.neural.compress.prune import (
 from hybrid.neural.compress.quantize import (
     QuantWrapper,
     convert_qat,
+    is_quantised,
     prepare_qat,
     quantization_aware_training,
     quantize_dynamic_int8,
@@ -81,6 +82,7 @@ __all__ = [
     "prepare_qat",
     "prune_lstm_hidden",
     "quantization_aware_training",
+    "is_quantised",
     "quantize_dynamic_int8",
     "save_sparse",
     "serialized_bytes",

@@ -78,6 +78,11 @@ def _has_torchao() -> bool:
     return importlib.util.find_spec("torchao") is not None
 
 
+def is_quantised(model: nn.Module) -> bool:
+    """Whether ``model`` holds a layer of torch's quantised modules (int8 kernels, which run on the CPU only)."""
+    return any(type(m).__module__.startswith(("torch.ao.nn.quantized", "torch.nn.quantized")) for m in model.modules())
+
+
 def quantize_dynamic_int8(model: nn.Module, *, layer_types: Sequence[type] = DYNAMIC,
                           engine: str | None = None, backend: str = "auto") -> nn.Module:
     """Post-training dynamic int8 quantisation of a copy of ``model``.

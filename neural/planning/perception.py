@@ -399,6 +399,18 @@ class GridPerception:
         if not hasattr(self, "net_"):
             raise RuntimeError("this GridPerception is not fitted yet: call fit() or load() first")
 
+    def cell_inputs(self, frames: np.ndarray) -> torch.Tensor:
+        """The distinct cell crops of ``frames`` as the net takes them: ``(M, 3, s, s)`` floats on its device.
+
+        Raises:
+            RuntimeError: not fitted. ValueError: frames of the wrong shape or dtype.
+        """
+        self._check_fitted()
+        frames = check_frames(frames, int(self.rows), int(self.cols), self.frame_shape_)
+        crops = cell_crops(frames, int(self.rows), int(self.cols))
+        first, _, _ = unique_rows(crops.reshape(len(crops), -1))
+        return _to_input(crops[first], self._size(*crops.shape[1:3]), self.device_)
+
     def predict_proba(self, frames: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities of every cell.
 

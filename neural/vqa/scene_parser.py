@@ -187,7 +187,7 @@ def hue_jitter(x: torch.Tensor, generator: torch.Generator, brightness: float = 
     become any hue, so a network trained on jittered images cannot tell shape from colour.
 
     Args:
-        x: images ``(B, 3, H, W)`` normalised to [-1, 1] (as :func:`_to_tensor` gives).
+        x: images ``(B, 3, H, W)`` normalised to [-1, 1] (as :func:`images_to_tensor` gives).
         generator: draws the angles and brightness factors (on the CPU).
         brightness: factors are drawn from ``[1 - brightness, 1 + brightness]``.
 
@@ -243,7 +243,8 @@ def _check_images(images, image_size: int) -> np.ndarray:
     return images
 
 
-def _to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+def images_to_tensor(images: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``(N, H, W, 3)`` uint8 images as the parser's input: ``(N, 3, H, W)`` floats in [-1, 1] on ``device``."""
     x = torch.as_tensor(images, device=device).permute(0, 3, 1, 2).float()
     return x / 127.5 - 1.0
 
@@ -477,7 +478,7 @@ class SceneParser:
                 for group in opt.param_groups:
                     group["lr"] = _learning_rate(self.lr, min(done, 1.0))
                 idx = order[s : s + self.batch_size]
-                x = _to_tensor(x_all[idx].numpy(), dev)
+                x = images_to_tensor(x_all[idx].numpy(), dev)
                 heat = heat_all[idx].to(dev)
                 out = net(hue_jitter(x, gen), colour_x=x) if self.factored_colour else net(x)
                 loss = _focal_loss(out[:, :1], heat)
@@ -549,7 +550,7 @@ class SceneParser:
         self.net_.eval()
         with torch.no_grad():
             for s in range(0, len(images), batch_size):
-                out = self.net_(_to_tensor(images[s : s + batch_size], self.device_))
+                out = self.net_(images_to_tensor(images[s : s + batch_size], self.device_))
                 heat = torch.sigmoid(out[:, 0])
                 peaks = (heat == F.max_pool2d(heat[:, None], 3, 1, 1)[:, 0]) & (heat > self.threshold)
                 pooled = F.avg_pool2d(out[:, 3:], 3, 1, 1, count_include_pad=False)

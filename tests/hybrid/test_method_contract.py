@@ -45,6 +45,11 @@ TINY: dict[str, tuple[str, dict, int, dict]] = {
         "scene_parser": {"image_size": 64, "epochs": 1, "channels": 4, "factored_colour": False},
         "question_parser": {"epochs": 1, "embed_dim": 4, "hidden_dim": 4},
     }),
+    **{f"ns-vqa-{suffix}": ("clevr", _TINY_VQA_TASK, 20, {
+        "n_programs": 5, "n_scenes": 3, "reinforce_steps": 0, "active_share": 0.0, "fine_tune_epochs": 1,
+        "scene_parser": {"image_size": 64, "epochs": 1, "channels": 4, "factored_colour": False},
+        "question_parser": {"epochs": 1, "embed_dim": 4, "hidden_dim": 4},
+    }) for suffix in ("int8", "pruned", "pruned-int8")},
     "cnn-lstm": ("clevr", _TINY_VQA_TASK, 20, _TINY_BASELINE),
     "film": ("clevr", _TINY_VQA_TASK, 20, {**_TINY_BASELINE, "n_blocks": 1, "classifier_channels": 4}),
     **{f"{base}-{suffix}": ("clevr", _TINY_VQA_TASK, 20, {**_TINY_BASELINE, **extra, "fine_tune_epochs": 1,
@@ -52,6 +57,9 @@ TINY: dict[str, tuple[str, dict, int, dict]] = {
        for base, extra in (("cnn-lstm", {}), ("film", {"n_blocks": 1, "classifier_channels": 4}))
        for suffix in ("pruned", "int8", "pruned-int8", "low-rank")},
     "perceive-plan": ("lights-out", _TINY_PLANNING_TASK, 10, {"perception": {"epochs": 1}, "time_limit_s": 2.0}),
+    **{f"perceive-plan-{suffix}": ("lights-out", _TINY_PLANNING_TASK, 10,
+                                   {"perception": {"epochs": 1}, "time_limit_s": 2.0, "fine_tune_epochs": 1})
+       for suffix in ("pruned", "int8")},
     "ppo": ("lights-out", _TINY_PLANNING_TASK, 16, {}),
     "dqn": ("lights-out", _TINY_PLANNING_TASK, 16, {}),
     **{f"{algo}-{suffix}": ("lights-out", _TINY_PLANNING_TASK, 16, {})
