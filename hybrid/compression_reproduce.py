@@ -62,6 +62,9 @@ class Compression:
 #: Gradual magnitude pruning (not one of :data:`hybrid.compression.RECIPES`): prune to each sparsity of
 #: ``schedule`` in turn, fine-tuning with the zeros held after each step (Han et al. 2015's prune-retrain).
 GRADUAL = "prune-gradual"
+#: Quantisation-aware training to static int8 (eager mode; not one of :data:`hybrid.compression.RECIPES`):
+#: fake-quantised fine-tuning, then weights *and* activations int8, convolutions included.
+QAT = "qat-int8"
 
 #: The regression MLP's compressions.
 MLP_COMPRESSIONS: tuple[Compression, ...] = (
@@ -72,6 +75,7 @@ MLP_COMPRESSIONS: tuple[Compression, ...] = (
     Compression("structured 50%", "prune-structured", {"amount": 0.5}),
     Compression("structured 75%", "prune-structured", {"amount": 0.75}),
     Compression("int8 (dynamic)", "int8"),
+    Compression("int8 (static, quantisation-aware training)", QAT),
     Compression("prune 90% + int8", "prune+int8", {"amount": 0.9}),
     Compression("low rank (90% energy)", "low-rank", {"energy": 0.9}),
     Compression("distilled (5x fewer params)", "distill", {"factor": 5.0}),
@@ -86,6 +90,7 @@ CNN_COMPRESSIONS: tuple[Compression, ...] = (
     Compression("structured 50%", "prune-structured", {"amount": 0.5}),
     Compression("structured 75%", "prune-structured", {"amount": 0.75}),
     Compression("int8 (dynamic; Linear head only, convs stay float32)", "int8"),
+    Compression("int8 (static, quantisation-aware training; conv+BN+ReLU fused)", QAT),
     Compression("low rank (90% energy)", "low-rank", {"energy": 0.9}),
 )
 
@@ -93,7 +98,7 @@ CNN_COMPRESSIONS: tuple[Compression, ...] = (
 TARGETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("prune", ">= 10x fewer non-zero parameters with <= 1 point lost", ("prune", GRADUAL, "lottery")),
     ("structured", ">= 2x lower measured latency at the task's batch", ("prune-structured",)),
-    ("int8", ">= 3.5x smaller on disk", ("int8",)),
+    ("int8", ">= 3.5x smaller on disk", ("int8", QAT)),
     ("distill", "within 1 point at >= 5x fewer parameters", ("distill",)),
 )
 
@@ -209,8 +214,27 @@ def _with_ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _conv_bn_relu(net: Any) -> list[list[str]]:
+    """The names of every ``Sequential(Conv2d, BatchNorm2d, ReLU)`` block's three layers: what QAT fuses."""
+    from torch import nn
+
+    kinds = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU)
+    return [[f"{name}.{child}" for child, _ in block.named_children()] for name, block in net.named_modules()
+            if isinstance(block, nn.Sequential) and len(block) == 3
+            and all(isinstance(m, k) for m, k in zip(block, kinds, strict=True))]
+
+
 def _apply(method: Any, model: Any, c: Compression) -> None:
     """Compress ``model``'s network by ``c`` with ``method`` (a :class:`~hybrid.compression.CompressedDeep`)."""
+    if c.recipe == QAT:
+        from hybrid.neural.compress import compression_report, quantization_aware_training
+
+        before = method._network(model)
+        after = quantization_aware_training(before, method._train_fn(model, method.fine_tune_epochs),
+                                            fuse=_conv_bn_relu(before))
+        method.compression_ = compression_report(QAT, before, after)
+        method._set_network(model, after)
+        return
     if c.recipe != GRADUAL:
         method._compress(model)
         return
@@ -270,7 +294,7 @@ def _mlp_stage(eq: str, seed: int, s: _Settings, models: Path, progress: Any) ->
     progress.update(1)
     for c in MLP_COMPRESSIONS:
         epochs = s.lottery_epochs if c.recipe == "lottery" else s.fine_tune_epochs
-        recipe, settings = ("prune", {}) if c.recipe == GRADUAL else (c.recipe, c.settings)
+        recipe, settings = ("prune", {}) if c.recipe in (GRADUAL, QAT) else (c.recipe, c.settings)
         method = CompressedRegressor(MLPRegressor(), recipe=recipe, fine_tune_epochs=epochs, seed=seed, **settings)
         method._check_params()
         model = copy.deepcopy(teacher)
@@ -353,7 +377,7 @@ def _cnn_stage(seed: int, s: _Settings, models: Path, progress: Any) -> dict[str
     for c in CNN_COMPRESSIONS:
         epochs = 0 if c.recipe == "int8" else s.cnn_fine_tune_steps
         # the recipes only: the teacher is trained above, once (GridPerception is no scikit-learn estimator)
-        recipe, settings = ("prune", {}) if c.recipe == GRADUAL else (c.recipe, c.settings)
+        recipe, settings = ("prune", {}) if c.recipe in (GRADUAL, QAT) else (c.recipe, c.settings)
         method = _CNN(None, recipe=recipe, fine_tune_epochs=epochs, seed=seed, **settings)
         model = copy.deepcopy(teacher)
         start = time.perf_counter()

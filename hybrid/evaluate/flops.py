@@ -27,6 +27,7 @@ which is exactly what the registry counts for a GRU that the CPU runs as ``mm`` 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -85,10 +86,20 @@ def _fused_rnn_backward(inp, weights, *args, output_mask=None, **kwargs) -> int:
     return forward + (forward if output_mask[3] else 0)
 
 
-@functools.lru_cache(maxsize=1)
 def _linear_dynamic(inp, *args, out_val=None, **kwargs) -> int:
-    """``quantized::linear_dynamic`` (an int8 ``nn.Linear``): ``2 * |out| * in_features``."""
+    """``quantized::linear_dynamic`` / ``linear`` / ``linear_relu`` (an int8 ``nn.Linear``): ``2 * |out| * in_features``."""
     return 2 * out_val.numel() * inp.shape[-1] if out_val is not None else 0
+
+
+def _quantized_conv(inp, packed, *args, out_val=None, **kwargs) -> int:
+    """``quantized::conv2d`` / ``conv2d_relu`` (a static int8 ``nn.Conv2d``): ``2 * |out| * (in / groups) * kh * kw``.
+
+    The kernel's shape is read from its packed weight (``(out, in / groups, kh, kw)``).
+    """
+    if out_val is None:
+        return 0
+    weight = packed.unpack()[0]
+    return 2 * out_val.numel() * math.prod(weight.shape[1:])
 
 
 def _quantized_rnn(gates: int):
@@ -114,8 +125,10 @@ def _quantized_rnn(gates: int):
 def rnn_formulas() -> dict[Any, FlopFormula]:
     """The project's formulas, keyed by op overload packet (only those this torch build has).
 
-    Besides the fused recurrent kernels, the int8 kernels of dynamically quantised models
-    (``quantized::linear_dynamic``, ``aten::quantized_lstm`` / ``quantized_gru``): their
+    Besides the fused recurrent kernels, the int8 kernels of quantised models (dynamic:
+    ``quantized::linear_dynamic``, ``aten::quantized_lstm`` / ``quantized_gru``; static,
+    from quantisation-aware training: ``quantized::linear``, ``conv2d`` and their fused
+    ``_relu`` forms): their
     multiply-adds are integer work, counted with the same convention (2 per multiply-add)
     under their own op names, so a quantised model's inference is not counted as free.
     """
@@ -129,6 +142,10 @@ def rnn_formulas() -> dict[Any, FlopFormula]:
         ("aten", "miopen_rnn"): _fused_rnn,
         ("aten", "miopen_rnn_backward"): _fused_rnn_backward,
         ("quantized", "linear_dynamic"): _linear_dynamic,
+        ("quantized", "linear"): _linear_dynamic,
+        ("quantized", "linear_relu"): _linear_dynamic,
+        ("quantized", "conv2d"): _quantized_conv,
+        ("quantized", "conv2d_relu"): _quantized_conv,
         ("aten", "quantized_lstm"): _quantized_rnn(4),
         ("aten", "quantized_gru"): _quantized_rnn(3),
     }

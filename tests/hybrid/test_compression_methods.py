@@ -334,6 +334,37 @@ def test_int8_kernels_are_counted_like_the_float_layers_they_replace(layer):
                                      "gru": {"quantized_gru"}}[layer]
 
 
+def test_static_int8_kernels_of_quantisation_aware_training_are_counted_like_the_float_layers():
+    from hybrid.neural.compress import quantization_aware_training
+
+    from hybrid.evaluate.flops import TorchFlopCounter
+
+    torch.manual_seed(0)
+    conv = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1, bias=False), torch.nn.BatchNorm2d(4),
+                               torch.nn.ReLU())
+    model = torch.nn.Sequential(conv, torch.nn.Conv2d(4, 6, 3, groups=2), torch.nn.Flatten(),
+                                torch.nn.Linear(6 * 4 * 4, 5))
+    x = torch.randn(8, 3, 6, 6)
+
+    def train(net):  # a few steps, so the observers have seen data
+        opt = torch.optim.SGD(net.parameters(), lr=1e-3)
+        for _ in range(3):
+            opt.zero_grad()
+            net(x).square().mean().backward()
+            opt.step()
+
+    int8 = quantization_aware_training(model, train, fuse=[["0.0", "0.1", "0.2"]])
+    counted = []
+    for net in (model.eval(), int8):
+        counter = TorchFlopCounter()
+        with torch.no_grad(), counter:
+            net(x)
+        counted.append(counter)
+    # 8 x (2*4*36*27 + 2*6*16*18 + 2*5*96) by hand: the grouped convolution sees 2 of 4 input channels
+    assert counted[1].total == counted[0].total == 8 * (2 * 4 * 36 * 27 + 2 * 6 * 16 * 18 + 2 * 5 * 96)
+    assert {"quantized.conv2d_relu", "quantized.conv2d", "quantized.linear"} <= set(counted[1].by_op)
+
+
 def test_quick_path_runs_the_quick_compressions_only():
     from hybrid.evaluate.registry import methods_for, quick_methods
     from hybrid.regression.register import QUICK_COMPRESSED_MLPS

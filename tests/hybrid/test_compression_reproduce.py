@@ -28,8 +28,8 @@ def _nonzero_in_file(path):
             weight, bias = value
             total += int(torch.count_nonzero(weight.int_repr()))
             total += 0 if bias is None else int(torch.count_nonzero(bias))
-        elif key.endswith((".weight", ".bias")):
-            total += int(torch.count_nonzero(value))
+        elif key.endswith((".weight", ".bias")):  # a static int8 convolution's weight: its int8 values
+            total += int(torch.count_nonzero(value.int_repr() if value.is_quantized else value))
     return total
 
 
