@@ -87,7 +87,7 @@ def _fused_rnn_backward(inp, weights, *args, output_mask=None, **kwargs) -> int:
 
 
 def _linear_dynamic(inp, *args, out_val=None, **kwargs) -> int:
-    """``quantized::linear_dynamic`` / ``linear`` / ``linear_relu`` (an int8 ``nn.Linear``): ``2 * |out| * in_features``."""
+    """``quantized::linear_dynamic``, ``linear``, ``linear_relu`` (int8 ``nn.Linear``): ``2 * |out| * in_features``."""
     return 2 * out_val.numel() * inp.shape[-1] if out_val is not None else 0
 
 
