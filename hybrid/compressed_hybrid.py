@@ -187,7 +187,7 @@ class CompressedHybrid(BaseEstimator):
                                   batch_size=self.batch_size, seed=self.seed)
                 new = make_permanent(new)
             if int8 and _has_dynamic_layers(new):
-                new = quantize_dynamic_int8(new.cpu())
+                new = quantize_dynamic_int8(new)  # a CPU copy
             after[name] = new.eval()
         changed = sorted(name for name in before if after[name] is not before[name])
         if not changed:
