@@ -237,7 +237,11 @@ def _poll_parent(parent_pid: int) -> None:
     os._exit(1)
 
 
-def _execute_in_worker(config: RunConfig, track_energy: bool, count_flops: bool) -> RunRecord:
+def _execute_in_worker(config: RunConfig, track_energy: bool, count_flops: bool,
+                       started_dir: str | None = None) -> RunRecord:
+    if started_dir is not None:  # which run this worker is on, should the worker die (see _run_pool)
+        with open(os.path.join(started_dir, str(os.getpid())), "w", encoding="utf-8") as f:
+            f.write(config.key())
     return execute_run(config, track_energy=track_energy, count_flops=count_flops)
 
 
@@ -330,6 +334,53 @@ def _run_on_pool(todo, finish, jobs, track_energy, count_flops) -> None:
 
 
 def _run_pool(todo, finish, jobs, threads, track_energy, count_flops) -> None:
+    """Run ``todo`` on pools of ``jobs`` workers; a worker that dies fails its run, not the sweep.
+
+    A worker killed mid-run (by the kernel for memory, by a segfault in a native library)
+    breaks the whole pool. The runs the workers were on are then run again one at a time,
+    each in a pool of its own: one whose worker dies a second time is recorded as failed,
+    with the worker's exit code; the others finish, and the rest of ``todo`` goes on in a
+    fresh pool.
+    """
+    import tempfile
+
+    finished: set[str] = set()
+
+    def done(record: RunRecord) -> None:
+        finished.add(record.config.key())
+        finish(record)
+
+    with tempfile.TemporaryDirectory(prefix="hybrid-sweep-") as started_dir:
+        pending = list(todo)
+        while pending:
+            broken = _run_pool_once(pending, done, jobs, threads, track_energy, count_flops, started_dir)
+            if broken is None:
+                return
+            by_key = {c.key(): c for c in pending}
+            in_flight = [by_key[k] for k in _started_keys(started_dir) if k in by_key and k not in finished]
+            if not in_flight and not any(c.key() in finished for c in pending):
+                raise RuntimeError(f"the sweep's worker processes die before they start a run ({broken})")
+            for config in in_flight:  # alone now: a death is this run's
+                died = _run_pool_once([config], done, 1, threads, track_energy, count_flops, started_dir)
+                if died is not None and config.key() not in finished:
+                    done(RunRecord(config=config, status="failed", host=socket.gethostname(), finished_at=time.time(),
+                                   error=f"WorkerDied: the worker process running it died twice ({died}; "
+                                         "killed for memory, or a crash in native code)"))
+            pending = [c for c in pending if c.key() not in finished]
+
+
+def _started_keys(started_dir: str) -> list[str]:
+    """The run each worker last started (``_execute_in_worker`` writes one file per worker pid)."""
+    keys = []
+    for name in sorted(os.listdir(started_dir)):
+        with open(os.path.join(started_dir, name), encoding="utf-8") as f:
+            keys.append(f.read().strip())
+        os.remove(os.path.join(started_dir, name))
+    return keys
+
+
+def _run_pool_once(todo, finish, jobs, threads, track_energy, count_flops, started_dir) -> str | None:
+    """One pool over ``todo``: None when every run finished, else how its workers died (the pool broke)."""
     # Workers are spawned by submit(), in this thread (CPython 3.10-3.13, no max_tasks_per_child),
     # and the parent-death signal they set fires when the thread that spawned them ends. This
     # thread stays in this function until every worker has exited, so that signal fires only
@@ -341,23 +392,32 @@ def _run_pool(todo, finish, jobs, threads, track_energy, count_flops) -> None:
         initargs=(threads, os.getpid()),
     )
     futures: list[cf.Future] = []
+    workers: dict[int, Any] = {}
     try:
         for config in todo:
-            futures.append(pool.submit(_execute_in_worker, config, track_energy, count_flops))
+            futures.append(pool.submit(_execute_in_worker, config, track_energy, count_flops, started_dir))
+        # The executor has no public handle on its workers: `_processes` (pid -> Process) is the
+        # only one, and shutdown() sets it to None, so take them now.
+        workers = dict(getattr(pool, "_processes", None) or {})
         for fut in cf.as_completed(futures):
-            finish(fut.result())
+            try:
+                record = fut.result()
+            except cf.process.BrokenProcessPool:
+                pool.shutdown(wait=True, cancel_futures=True)
+                codes = sorted({p.exitcode for p in workers.values() if p.exitcode not in (None, 0)})
+                return "exit code " + ", ".join(str(c) for c in codes) if codes else "no exit code"
+            finish(record)
     except BaseException:
-        # The executor has no public handle on its workers: `_processes` (pid -> Process) is
-        # the only one, and shutdown() sets it to None, so take the workers first. Without
-        # stopping them, the running tasks go on to the end and the interpreter's exit hook
-        # waits for them.
-        workers = list((getattr(pool, "_processes", None) or {}).values())
+        # Without stopping the workers, the running tasks go on to the end and the
+        # interpreter's exit hook waits for them.
+        workers = workers or dict(getattr(pool, "_processes", None) or {})
         for fut in futures:
             fut.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
-        _stop_processes(workers)
+        _stop_processes(list(workers.values()))
         raise
     pool.shutdown(wait=True)
+    return None
 
 
 #: Seconds a terminated worker gets to exit before it is killed.

@@ -7,6 +7,7 @@ from hybrid.cli import main
 from hybrid.evaluate import compare
 from hybrid.evaluate.protocols import MetricSpec
 from hybrid.evaluate.report import aggregate, mean_interval, samples_to_target
+from hybrid.evaluate.store import ResultStore
 
 from .conftest import ROOT, hybrid_cmd
 
@@ -151,6 +152,17 @@ def test_some_failures_are_reported_and_the_rest_still_counts(tmp_path, capsys, 
                  "--no-energy", "--no-progress", "--jobs", "1", "--out", str(tmp_path)]) == 0
     err = capsys.readouterr().err
     assert "failed: toy toy-broken n=4 seed=0: RuntimeError: toy failure on purpose" in err
+
+
+def test_a_worker_that_dies_fails_its_run_and_the_sweep_goes_on(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TOY_DIE_AT", "4")  # its worker SIGKILLs itself at n=4, as the out-of-memory killer would
+    assert main(["compare", "--task", "toy", "--methods", "toy-die,toy-mean", "--sizes", "2,4", "--seeds", "1",
+                 "--no-energy", "--no-progress", "--jobs", "2", "--out", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "failed: toy toy-die n=4 seed=0: WorkerDied" in err and "exit code -9" in err
+    with ResultStore(tmp_path / "results.db") as store:
+        records = {(r.config.method, r.config.n_train): r.status for r in store.records()}
+    assert records == {("toy-die", 2): "ok", ("toy-die", 4): "failed", ("toy-mean", 2): "ok", ("toy-mean", 4): "ok"}
 
 
 def test_outputs_are_strict_json(tmp_path):

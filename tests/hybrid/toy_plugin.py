@@ -8,7 +8,9 @@ family (the registry checks that the two agree whenever it builds one).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -99,6 +101,19 @@ class BrokenMethod(BaseEstimator):
         return self
 
 
+class DyingMethod(BaseEstimator):
+    """The first sample; its process kills itself (SIGKILL, as the kernel's out-of-memory killer does)
+    when given ``TOY_DIE_AT`` samples or more and run inside a sweep's worker."""
+
+    family = "deep"
+
+    def fit(self, data):
+        if len(data) >= int(os.environ.get("TOY_DIE_AT", "2")) and multiprocessing.parent_process() is not None:
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.estimate_ = float(data[0])
+        return self
+
+
 register_task("toy", lambda **p: ToyTask(**p), "toy: estimate a mean", quick_sizes=(2, 8), quick_seeds=2)
 register_method("toy-mean", lambda task, seed, device, **p: MeanMethod(**p), family="hybrid",
                 tasks=("toy",), description="sample mean")
@@ -110,3 +125,5 @@ register_method("toy-broken", lambda task, seed, device, **p: BrokenMethod(), fa
                 tasks=("toy",), description="raises for n >= TOY_BREAK_AT")
 register_method("toy-hang", lambda task, seed, device, **p: HangingMethod(**p), family="hybrid",
                 tasks=("toy",), description="sample mean; hangs 60 s if TOY_STARTED_DIR is set")
+register_method("toy-die", lambda task, seed, device, **p: DyingMethod(), family="deep",
+                tasks=("toy",), description="its worker process dies for n >= TOY_DIE_AT")
