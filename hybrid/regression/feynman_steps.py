@@ -168,13 +168,36 @@ def _free_long_constants(expr: sympy.Expr, max_bits: float = 12.0) -> sympy.Expr
     return expr.xreplace(replacements) if replacements else expr
 
 
+#: The largest exponent (numerator or denominator) ``_tidy`` lets cancel and factor see.
+MAX_TIDY_EXPONENT = 12
+#: The largest integer (a rational's numerator or denominator) ``_tidy`` lets them see.
+MAX_TIDY_INTEGER = 10**6
+
+
+def _tidy_safe(expr: sympy.Expr) -> bool:
+    """Whether ``cancel`` and ``factor`` of ``expr`` stay small: small exponents and small integers.
+
+    Both build dense polynomials over every generator (``x**(p/q)`` becomes degree ``p`` in
+    ``x**(1/q)``; ``pi`` and ``E`` are generators too) and multiply their coefficients out.
+    On a generated formula, ``factor`` of ``exp((-11514154531*pi**2*x1/7 - ...)/(...))``, a
+    fallback fit with 10-digit constants, took 23 GB before the kernel killed the process.
+    """
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Pow) and node.exp.is_Rational:
+            if abs(node.exp.p) > MAX_TIDY_EXPONENT or node.exp.q > MAX_TIDY_EXPONENT:
+                return False
+        elif node.is_Rational and (abs(node.p) > MAX_TIDY_INTEGER or node.q > MAX_TIDY_INTEGER):
+            return False
+    return True
+
+
 def _tidy(expr: sympy.Expr, symbols, X: np.ndarray) -> sympy.Expr:
     """The shortest of ``expr`` and its cancelled and factored forms that agrees with it on ``X``.
 
     A ratio restored from dimensionless groups, ``r1*(m1*r1/(m2*r2) + 1)/(m1*r1/(m2*r2) + r1/r2)``,
     reads ``(m1*r1 + m2*r2)/(m1 + m2)`` after ``cancel``.
     """
-    if sympy.count_ops(expr) > 80:  # sympy's rewriting grows fast: leave long formulas alone
+    if sympy.count_ops(expr) > 80 or not _tidy_safe(expr):  # sympy's rewriting grows fast
         return expr
     best, best_len = expr, description_length(expr)
     reference = evaluate(expr, symbols, X[:50])

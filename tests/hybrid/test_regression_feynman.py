@@ -127,3 +127,23 @@ def test_solver_returns_a_formula_over_the_users_variables_whatever_the_draw(eq_
         assert {s.name for s in reg.sympy().free_symbols} <= names
         pred = reg.predict(data.X[:10])
         assert pred.shape == (10,) and pred.dtype == float
+
+
+def test_tidy_leaves_formulas_that_would_blow_up_cancel_and_factor_alone():
+    # a fallback fit from a generated formula: sympy.factor of it took 23 GB before the kernel killed it
+    from hybrid.regression.feynman_steps import _tidy
+
+    x1, x2, x3, x4 = symbols = sympy.symbols("x1:5")
+    pi, e = sympy.pi, sympy.E
+    huge = sympy.exp((-sympy.Rational(11514154531, 7) * pi**2 * x1 - sympy.Rational(676005449, 2) * pi**2 * x2
+                      - sympy.Rational(6044482519, 6) * e * x3 - 3356679004 * pi * x4
+                      + sympy.Rational(40731269725, 7) * pi**2)
+                     / (-sympy.Rational(3709051947, 4) * x1 - 5783600252 * x2 / pi + x3
+                        - sympy.Rational(470687429, 6) * pi**2 * x4 + sympy.Rational(250190257, 2) * e))
+    X = np.random.default_rng(0).uniform(1, 2, size=(60, 4))
+    assert _tidy(huge, symbols, X) is huge
+    high_power = x1 ** sympy.Rational(271, 34) * x2 ** sympy.Rational(55, 17) + x3
+    assert _tidy(high_power, symbols, X) is high_power
+    small = (x1 * x2 + x1 * x3) / x1  # still cancelled
+    assert sympy.simplify(_tidy(small, symbols, X) - (x2 + x3)) == 0
+    assert sympy.count_ops(_tidy(small, symbols, X)) < sympy.count_ops(small)
