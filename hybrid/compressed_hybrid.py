@@ -19,8 +19,8 @@ holds, post-training:
 The hybrid's training runs inside :meth:`CompressedHybrid.fit` and is charged to it, as a
 ``compressed-deep`` method's teacher is. The result is still a hybrid (family
 ``hybrid``): its symbolic part is untouched. A pillar subclasses it with what only it
-knows — which networks its hybrid holds and where its prediction path runs them, and on
-which inputs each was trained — in ``hybrid/<pillar>/compressed.py``.
+knows — which learned parts its hybrid holds (each runs its network ``net_`` on
+``device_``), and on which inputs each was trained — in ``hybrid/<pillar>/compressed.py``.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from hybrid.neural.compress import (
     CompressionReport,
     compression_report,
     fine_tune,
+    is_quantised,
     magnitude_prune,
     make_permanent,
     quantize_dynamic_int8,
@@ -137,12 +138,8 @@ class CompressedHybrid(BaseEstimator):
 
     # ------------------------------------------------------------------ what a pillar supplies
 
-    def _networks(self, model: Any) -> dict[str, nn.Module]:
-        """The fitted hybrid's networks, by a name for each."""
-        raise NotImplementedError
-
-    def _set_networks(self, model: Any, networks: dict[str, nn.Module]) -> None:
-        """Put each of ``networks`` where ``model``'s prediction path runs it."""
+    def _parts(self, model: Any) -> dict[str, Any]:
+        """The fitted hybrid's learned parts, by a name for each: each runs its network ``net_`` on ``device_``."""
         raise NotImplementedError
 
     def _training_inputs(self, model: Any, train: Any) -> dict[str, torch.Tensor]:
@@ -174,7 +171,8 @@ class CompressedHybrid(BaseEstimator):
         """Train the hybrid on ``train``, then compress its networks by ``recipe``; returns self."""
         self._check_params()
         model = self._fit_hybrid(train)
-        before = self._networks(model)
+        parts = self._parts(model)
+        before = {name: part.net_ for name, part in parts.items()}
         prune, int8 = "prune" in self.recipe, "int8" in self.recipe
         inputs = self._training_inputs(model, train) if prune else {}
         after: dict[str, nn.Module] = {}
@@ -197,7 +195,10 @@ class CompressedHybrid(BaseEstimator):
         self.compression_: CompressionReport = compression_report(
             self.recipe, nn.ModuleDict(before), nn.ModuleDict(after))
         self.compressed_networks_ = changed
-        self._set_networks(model, after)
+        for name in changed:
+            parts[name].net_ = after[name]
+            if is_quantised(after[name]):
+                parts[name].device_ = torch.device("cpu")  # int8 kernels run on the CPU
         self.model_ = model
         return self
 

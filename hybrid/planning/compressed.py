@@ -17,7 +17,6 @@ from torch import nn
 
 from hybrid.compressed_hybrid import CompressedHybrid
 from hybrid.compression import CompressedDeep
-from hybrid.neural.compress import is_quantised
 from hybrid.planning.task import PlanningTrainSpec
 
 #: The recipes that apply to a trained policy: post-training ones only (see :class:`CompressedPolicy`).
@@ -162,14 +161,8 @@ class CompressedPerceiveAndSearch(CompressedHybrid):
         self._check_fitted()
         return self.model_.act(frame)
 
-    def _networks(self, model: Any) -> dict[str, nn.Module]:
-        return {"perception": model.perception_.net_}
-
-    def _set_networks(self, model: Any, networks: dict[str, nn.Module]) -> None:
-        perception = model.perception_
-        perception.net_ = networks["perception"]
-        if is_quantised(perception.net_):
-            perception.device_ = torch.device("cpu")  # int8 kernels run on the CPU
+    def _parts(self, model: Any) -> dict[str, Any]:
+        return {"perception": model.perception_}
 
     def _training_inputs(self, model: Any, train: PlanningTrainSpec) -> dict[str, torch.Tensor]:
         from hybrid.planning.perceive import perception_frames

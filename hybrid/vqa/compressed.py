@@ -20,7 +20,6 @@ from torch import nn
 
 from hybrid.compressed_hybrid import CompressedHybrid
 from hybrid.compression import CompressedDeep
-from hybrid.neural.compress import is_quantised
 from hybrid.neural.vqa.scene_parser import images_to_tensor
 from hybrid.vqa.data import VQAData
 
@@ -192,15 +191,8 @@ class CompressedNSVQA(CompressedHybrid):
         self._check_fitted()
         return self.model_.answer(images, list(questions), image_index)
 
-    def _networks(self, model: Any) -> dict[str, nn.Module]:
-        return {"scene_parser": model.scene_parser_.net_, "question_parser": model.question_parser_.net_}
-
-    def _set_networks(self, model: Any, networks: dict[str, nn.Module]) -> None:
-        for name, network in networks.items():
-            parser = getattr(model, f"{name}_")
-            parser.net_ = network
-            if is_quantised(network):
-                parser.device_ = torch.device("cpu")  # int8 kernels run on the CPU
+    def _parts(self, model: Any) -> dict[str, Any]:
+        return {"scene_parser": model.scene_parser_, "question_parser": model.question_parser_}
 
     def _training_inputs(self, model: Any, train: VQAData) -> dict[str, torch.Tensor]:
         parser = model.scene_parser_

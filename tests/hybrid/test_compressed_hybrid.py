@@ -10,6 +10,7 @@ recipes that change nothing are refused.
 from __future__ import annotations
 
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -103,11 +104,8 @@ def test_int8_quantises_the_question_parser_and_keeps_its_programs(clevr):
 
 
 class _NoNetworks(CompressedHybrid):
-    def _networks(self, model):
-        return {"perception": nn.Sequential(nn.Conv2d(3, 4, 3))}
-
-    def _set_networks(self, model, networks):
-        pass
+    def _parts(self, model):
+        return {"perception": SimpleNamespace(net_=nn.Sequential(nn.Conv2d(3, 4, 3)), device_=torch.device("cpu"))}
 
     def _fit_hybrid(self, train):
         return object()
