@@ -297,9 +297,11 @@ class SceneParser:
         image_size: side of the square input images in pixels (a multiple of 4, >= 16).
         channels: backbone width.
         epochs: passes over the training set; ``None``: enough for at least
-            :data:`DEFAULT_PRESENTATIONS` image presentations, and at least 15 (15 epochs
+            ``presentations`` image presentations, and at least 15 (15 epochs
             of 1000 scenes: ~99.9% of held-out objects right, ~3 CPU minutes on one
             core), so that small training sets get as many optimiser steps as large ones.
+        presentations: image presentations (epochs x images) of a fit with ``epochs=None``
+            (default :data:`DEFAULT_PRESENTATIONS`); fewer for a cheaper, rougher parser.
         batch_size: images per Adam step.
         lr: AdamW's peak learning rate: a one-cycle schedule (warm-up over the first 15%
             of training, then cosine decay) over the epochs, or over ``max_seconds`` when
@@ -330,6 +332,7 @@ class SceneParser:
         image_size: int = 128,
         channels: int = 32,
         epochs: int | None = None,
+        presentations: int = DEFAULT_PRESENTATIONS,
         batch_size: int = 32,
         lr: float = 3e-3,
         weight_decay: float = 1e-4,
@@ -343,6 +346,7 @@ class SceneParser:
         self.image_size = image_size
         self.channels = channels
         self.epochs = epochs
+        self.presentations = presentations
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
@@ -360,6 +364,7 @@ class SceneParser:
             "image_size": self.image_size,
             "channels": self.channels,
             "epochs": self.epochs,
+            "presentations": self.presentations,
             "batch_size": self.batch_size,
             "lr": self.lr,
             "weight_decay": self.weight_decay,
@@ -376,6 +381,8 @@ class SceneParser:
             raise ValueError(f"channels must be an int >= 2, got {self.channels!r}")
         if self.epochs is not None and (not is_int(self.epochs) or self.epochs < 1):
             raise ValueError(f"epochs must be None or an int >= 1, got {self.epochs!r}")
+        if not is_int(self.presentations) or self.presentations < 1:
+            raise ValueError(f"presentations must be an int >= 1, got {self.presentations!r}")
         if not is_int(self.batch_size) or self.batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
         if not is_int(self.seed):
@@ -451,7 +458,7 @@ class SceneParser:
         near = torch.tensor([(di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)], device=dev)
 
         n = len(images)
-        epochs = self.epochs if self.epochs is not None else max(15, math.ceil(DEFAULT_PRESENTATIONS / n))
+        epochs = self.epochs if self.epochs is not None else max(15, math.ceil(self.presentations / n))
         steps_per_epoch = math.ceil(n / self.batch_size)
         total = steps_per_epoch * epochs
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)

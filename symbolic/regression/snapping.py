@@ -114,8 +114,9 @@ def snap_constant_with_e(
             p = np.round(value / factor_value * q)
             with np.errstate(over="ignore", invalid="ignore"):
                 err = np.abs(p / q * factor_value - value) / abs(value)
-            ok = (p != 0) & (err <= relative_tolerance) & (np.gcd(np.abs(p).astype(np.int64), q.astype(np.int64)) == 1)
-            ok &= np.abs(p) < 2.0**53
+            exact = np.abs(p) < 2.0**53  # also False for inf and NaN, which have no integer to cast to
+            whole = np.where(exact, np.abs(p), 0).astype(np.int64)
+            ok = (p != 0) & exact & (err <= relative_tolerance) & (np.gcd(whole, q.astype(np.int64)) == 1)
             if not ok.any():
                 continue
             bits = np.log2(np.abs(p) + 1) + np.log2(q + 1) + float(abs(sympy.Rational(k)))
