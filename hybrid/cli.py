@@ -168,6 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", default="results/compression", help="output folder (default results/compression)")
     comp.add_argument("--no-progress", action="store_true", help="no progress bar")
 
+    ovw = papers.add_parser("overview", help="the argument across the three pillars: five figures, hybrid vs deep "
+                                             "vs compressed (full: about 5 hours on 2 CPU cores)")
+    ovw.add_argument("--quick", action="store_true",
+                     help="the grid of 'hybrid compare --quick' (about 5 minutes on 2 CPU cores)")
+    ovw.add_argument("--device", default="cpu", help="auto | cpu | cuda (default cpu); a second run with another "
+                                                     "device into the same folder adds the CPU-beside-GPU figure")
+    ovw.add_argument("--seeds", type=_positive("--seeds"), default=None,
+                     help="seeds per configuration (default: 3; with --quick, the quick count)")
+    ovw.add_argument("--jobs", type=_positive("--jobs"), default=None, help="parallel runs (default: CPU count)")
+    ovw.add_argument("--reuse", action="append", default=[], metavar="DB",
+                     help="a results.db of 'hybrid compare' whose runs this grid plans are copied, not rerun "
+                          "(repeatable)")
+    ovw.add_argument("--out", default="results/overview", help="output folder (default results/overview)")
+    ovw.add_argument("--no-energy", action="store_true", help="skip CodeCarbon energy measurement")
+    ovw.add_argument("--no-progress", action="store_true", help="no progress bar")
+
     plan = sub.add_parser("plan", help="solve every level of a Sokoban level file, from symbols or from pixels")
     plan.add_argument("--env", default="hybrid/Sokoban-v0", help="the env whose levels these are (hybrid/Sokoban-v0)")
     plan.add_argument("--levels", required=True, help="level file in the standard text format (XSB or Boxoban)")
@@ -214,27 +230,21 @@ def _cmd_list() -> int:
 def _cmd_compare(args) -> int:
     from hybrid.evaluate.api import sweep_and_report
     from hybrid.evaluate.meter import resolve_device
-    from hybrid.evaluate.registry import get_task, quick_methods, tasks
+    from hybrid.evaluate.registry import get_task
     from hybrid.evaluate.store import ResultStore
-    from hybrid.evaluate.sweep import plan_grid
+    from hybrid.evaluate.sweep import plan_grid, quick_grid
 
     if not args.quick and not args.tasks:
         raise ValueError("give --task T (see 'hybrid list') or --quick")
-    names = args.tasks or sorted(name for name, entry in tasks().items() if entry.in_quick)
-    for name in names:
+    for name in args.tasks or []:
         get_task(name)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     device = resolve_device(args.device)
     out = Path(args.out)
-    configs = []
-    for name in names:
-        entry = get_task(name)
-        sizes = args.sizes or (list(entry.quick_sizes) if args.quick else [10, 100, 1000])
-        seeds = args.seeds or (entry.quick_seeds if args.quick else 3)
-        chosen = methods
-        if args.quick and methods is None:  # --quick without --methods: the methods registered in_quick
-            chosen = quick_methods(name)
-        configs += plan_grid([name], chosen, sizes, seeds, device)
+    if args.quick:
+        configs = quick_grid(device, args.tasks, methods, args.sizes, args.seeds)
+    else:
+        configs = plan_grid(args.tasks, methods, args.sizes or [10, 100, 1000], args.seeds or 3, device)
     _check_writable(out)
     db_path = out / "results.db"
     with ResultStore(db_path) as store:
@@ -309,6 +319,29 @@ def _cmd_reproduce_mcts(args) -> int:
     return 0
 
 
+def _cmd_reproduce_overview(args) -> int:
+    from hybrid.evaluate.meter import resolve_device
+    from hybrid.overview_reproduce import reproduce_overview
+
+    out = Path(args.out)
+    _check_writable(out)
+    device = resolve_device(args.device)
+    command = "hybrid reproduce overview" + (" --quick" if args.quick else "") + (
+        f" --device {device}" if device != "cpu" else "") + (f" --seeds {args.seeds}" if args.seeds else "")
+    try:
+        summary = reproduce_overview(out, quick=args.quick, device=device, seeds=args.seeds, jobs=args.jobs,
+                                     reuse=args.reuse, progress=not args.no_progress,
+                                     track_energy=not args.no_energy, command=command)
+    except KeyboardInterrupt as exc:
+        print(f"hybrid: interrupted; finished runs are stored in {out / 'results.db'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return exit_status(exc)
+    print(f"{summary['runs_ok']} of {summary['runs_planned']} runs finished ({summary['runs_now']} now, "
+          f"{summary['runs_reused']} reused), {summary['runs_failed']} failed")
+    print(f"overview: {out / 'overview.md'}\nsummary: {out / 'summary.json'}\ndetails: {out / 'details' / 'report.md'}")
+    return 0 if summary["runs_ok"] else 1
+
+
 def _cmd_reproduce_compression(args) -> int:
     from hybrid.compression_reproduce import reproduce_compression
 
@@ -365,6 +398,8 @@ def _cmd_reproduce(args) -> int:
         return _cmd_reproduce_mcts(args)
     if args.paper == "compression":
         return _cmd_reproduce_compression(args)
+    if args.paper == "overview":
+        return _cmd_reproduce_overview(args)
 
     out = Path(args.out)
     _check_writable(out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
@@ -23,7 +23,13 @@ BUILTIN_MODULES = ("hybrid.regression.register", "hybrid.vqa.register", "hybrid.
 
 @dataclass(frozen=True)
 class TaskEntry:
-    """A registered task: ``factory(**params) -> Task``."""
+    """A registered task: ``factory(**params) -> Task``.
+
+    ``pillar`` names the part of the toolkit it belongs to (``regression``, ``visual QA``,
+    ``planning``; a plug-in task's own name by default). ``quick_params`` are the task's
+    parameters in ``compare --quick``; ``quick_methods`` (method -> parameter overrides),
+    when set, are the methods ``--quick`` runs on it, with reduced settings.
+    """
 
     name: str
     factory: Callable[..., Task]
@@ -31,6 +37,9 @@ class TaskEntry:
     quick_sizes: tuple[int, ...] = (8, 32, 128)
     quick_seeds: int = 2
     in_quick: bool = True
+    pillar: str = ""
+    quick_params: dict[str, Any] = field(default_factory=dict)
+    quick_methods: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,15 +102,23 @@ def register_task(
     quick_sizes: tuple[int, ...] = (8, 32, 128),
     quick_seeds: int = 2,
     in_quick: bool = True,
+    pillar: str | None = None,
+    quick_params: Mapping[str, Any] | None = None,
+    quick_methods: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Register a task under ``name``.
 
     ``quick_sizes``/``quick_seeds`` drive ``compare --quick``; ``in_quick=False`` leaves a
-    task out of it (a larger variant of a task that is already in).
+    task out of it (a larger variant of a task that is already in). ``pillar``: the
+    toolkit part it belongs to (default: ``name``). ``quick_params``: the task's
+    parameters under ``--quick``; ``quick_methods``: ``{method: parameter overrides}`` that
+    ``--quick`` runs on it (default: the methods registered ``in_quick``, as registered).
     """
     if not name or not isinstance(name, str):
         raise ValueError("task name must be a non-empty string")
-    _TASKS[name] = TaskEntry(name, factory, description, tuple(quick_sizes), int(quick_seeds), in_quick)
+    chosen = None if quick_methods is None else {m: dict(p) for m, p in quick_methods.items()}
+    _TASKS[name] = TaskEntry(name, factory, description, tuple(quick_sizes), int(quick_seeds), in_quick,
+                             pillar or name, dict(quick_params or {}), chosen)
 
 
 def register_method(
@@ -183,7 +200,13 @@ def methods_for(task: str) -> dict[str, MethodEntry]:
 
 
 def quick_methods(task: str) -> list[str]:
-    """The methods ``compare --quick`` runs on ``task`` without ``--methods``: those registered ``in_quick``."""
+    """The methods ``compare --quick`` runs on ``task`` without ``--methods``.
+
+    The task's ``quick_methods`` when it names them, else those registered ``in_quick``.
+    """
+    chosen = get_task(task).quick_methods
+    if chosen is not None:
+        return list(chosen)
     return [name for name, m in methods_for(task).items() if m.in_quick]
 
 

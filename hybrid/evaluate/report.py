@@ -135,16 +135,52 @@ def _fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
-def _metric_specs(task: str, records: list[RunRecord]) -> list[MetricSpec]:
-    """The task's declared metrics if it is registered here, else plain specs from the records."""
+def _task_object(task: str, records: list[RunRecord]) -> Any:
+    """The task built from its records' parameters, or ``None`` when it is not registered here."""
     try:
         from hybrid.evaluate.registry import get_task
 
         params = next((r.config.task_params for r in records if r.config.task == task), {})
-        return list(get_task(task).factory(**params).metrics)
+        return get_task(task).factory(**params)
     except Exception:
-        names = sorted({k for r in records if r.config.task == task for k in r.metrics})
-        return [MetricSpec(n, n) for n in names]
+        return None
+
+
+def _metric_specs(task: str, records: list[RunRecord]) -> list[MetricSpec]:
+    """The task's declared metrics if it is registered here, else plain specs from the records."""
+    built = _task_object(task, records)
+    if built is not None:
+        return list(built.metrics)
+    names = sorted({k for r in records if r.config.task == task for k in r.metrics})
+    return [MetricSpec(n, n) for n in names]
+
+
+def _pillar(task: str) -> str:
+    """The registered task's pillar (its own name for a task not registered here)."""
+    try:
+        from hybrid.evaluate.registry import get_task
+
+        return get_task(task).pillar or task
+    except ValueError:
+        return task
+
+
+def across_tasks(records: list[RunRecord], out: Path, summary: dict[str, Any],
+                 energy_line: str = "") -> tuple[list[str], list[Path]]:
+    """The overview's figures and tables (:func:`hybrid.evaluate.overview.write_overview`) over every task.
+
+    Panels are titled ``pillar: task``; figure 1's x label is the task's ``x_label`` (what
+    a training sample is) where it declares one.
+    """
+    from hybrid.evaluate.overview import write_overview
+
+    def xlabel(task: str) -> str:
+        return f"{getattr(_task_object(task, records), 'x_label', 'training samples')} (log)"
+
+    return write_overview(
+        [r for r in records if r.status == "ok"], out, lambda t: _metric_specs(t, records),
+        title_of=lambda t: f"{_pillar(t)}: {t}" if _pillar(t) != t else t, xlabel_of=xlabel,
+        summary=summary, device_records=records, energy_line=energy_line)
 
 
 @dataclass(frozen=True)
@@ -192,6 +228,14 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
         "",
     ]
     figures: list[Path] = []
+    if len(table) > 1:
+        lines += ["## Across tasks", "",
+                  "The argument in one place: each figure has a panel per task (the tasks' pillars in the "
+                  "titles); the per-task sections below hold every method and metric.", ""]
+        extra, drawn = across_tasks(records, out, summary, _energy_line(energy_modes, energy_sources))
+        lines += [line.replace("### ", "### Across tasks ") if line.startswith("### ") else line
+                  for line in extra]
+        figures += drawn
     for task in sorted(table):
         specs = _metric_specs(task, records)
         methods = table[task]

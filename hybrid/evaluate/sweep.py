@@ -114,6 +114,40 @@ def plan_grid(
     return list(unique.values())
 
 
+def quick_grid(
+    device: str,
+    tasks: Sequence[str] | None = None,
+    methods: Sequence[str] | None = None,
+    sizes: Sequence[int] | None = None,
+    seeds: int | None = None,
+) -> list[RunConfig]:
+    """The runs of ``compare --quick``: each task at its registered quick settings.
+
+    Args:
+        device: a resolved device string.
+        tasks: task names (default: every task registered ``in_quick``).
+        methods: method names for every task (default: each task's quick methods, with
+            their quick parameter overrides).
+        sizes: training-set sizes for every task (default: each task's quick sizes).
+        seeds: seed count for every task (default: each task's quick count).
+
+    Returns:
+        The run configs, the tasks in the order given (or by name).
+    """
+    from hybrid.evaluate.registry import quick_methods
+    from hybrid.evaluate.registry import tasks as registered
+
+    names = list(tasks) if tasks else sorted(name for name, entry in registered().items() if entry.in_quick)
+    configs: list[RunConfig] = []
+    for name in names:
+        entry = get_task(name)
+        chosen = list(methods) if methods else quick_methods(name)
+        overrides = {m: (entry.quick_methods or {}).get(m, {}) for m in chosen}
+        configs += plan_grid([name], chosen, sizes or entry.quick_sizes, seeds or entry.quick_seeds, device,
+                             task_params={name: entry.quick_params}, method_params=overrides)
+    return configs
+
+
 def execute_run(config: RunConfig, *, track_energy: bool = True, count_flops: bool = True) -> RunRecord:
     """Execute one run and return its record; an exception becomes a ``failed`` record."""
     load_plugins()
@@ -293,7 +327,7 @@ def run_sweep(
         nonlocal failed
         store.put(record)
         failed += record.status != "ok"
-        bar.set_postfix_str(f"{record.config.method} n={record.config.n_train} {record.status}")
+        bar.set_postfix_str(f"{record.config.task}: {record.config.method} n={record.config.n_train} {record.status}")
         bar.update(1)
 
     try:

@@ -40,14 +40,24 @@ def _deep(algo: str):
 _TASKS = {row.task: (row.task_about, row.task_quick_sizes) for row in PLANNING_ENVS if row.task is not None}
 PLANNING_TASKS = tuple(_TASKS)
 
+#: The planning task of ``compare --quick``: perceive-plan against PPO and its int8 form at matched
+#: interaction budgets (labelled frames = environment steps), on 20 test boards (50 in the full task).
+QUICK_TASK = "lights-out"
+QUICK_METHODS = {"perceive-plan": {}, "ppo": {}, "ppo-int8": {}}
+
 for _name, (_what, _sizes) in _TASKS.items():
+    _quick = _name == QUICK_TASK
     register_task(
         _name,
         _task(_name),
-        f"{_what}: success rate; x = labelled frames (hybrid) or environment steps (deep) (not in --quick)",
+        f"{_what}: success rate; x = labelled frames (hybrid) or environment steps (deep)"
+        + (" (--quick: 20 test boards)" if _quick else " (not in --quick)"),
         quick_sizes=_sizes,
         quick_seeds=1,
-        in_quick=False,
+        pillar="planning",
+        in_quick=_quick,
+        quick_params={"n_test": 20} if _quick else None,
+        quick_methods=QUICK_METHODS if _quick else None,
     )
 register_method(
     "perceive-plan",

@@ -175,6 +175,8 @@ class PlanningTask:
         ValueError: an unknown name or a bad ``n_test`` / ``max_steps`` / ``size``.
     """
 
+    #: What one training sample is (the overview's x axis): the budgets are matched.
+    x_label = "labelled frames (hybrid) = environment steps (deep)"
     metrics = (
         MetricSpec("success_rate", "test instances solved", True, 0.95, floor=0.0, ceiling=1.0, minimum=0.0),
         MetricSpec("perception_state_accuracy", "first frames read entirely right (hybrid)", True, None, 0.0, 1.0,

@@ -80,6 +80,8 @@ class FeynmanTask:
     """
 
     name = "feynman"
+    #: What one training sample is (the overview's x axis).
+    x_label = "training points per equation"
     metrics = (
         MetricSpec("r2_extrap", "R^2 outside the training range (median)", True, 0.99, floor=-1.0, ceiling=1.0),
         MetricSpec("r2_test", "R^2 in range (median)", True, 0.99, floor=-1.0, ceiling=1.0),

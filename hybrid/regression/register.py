@@ -68,6 +68,8 @@ register_task(
     "outside the training range, exact recovery",
     quick_sizes=(8, 32, 128),
     quick_seeds=2,
+    pillar="regression",
+    in_quick=False,
 )
 register_task(
     "powerlaw-all",
@@ -75,16 +77,25 @@ register_task(
     "all 38 power laws of the Feynman table (the same metrics; not in --quick)",
     quick_sizes=(8, 32),
     quick_seeds=1,
+    pillar="regression",
     in_quick=False,
 )
+#: ``compare --quick``'s regression: six of the ``feynman`` task's equations (a Gaussian, a sum with
+#: a sine, a weighted mean, a quotient by gamma - 1, a difference of squares in a denominator and
+#: Planck's law), the solver at 10 s per equation (60 s in the full task), and the MLP and its int8
+#: form with one width and learning rate (64, 0.01) instead of the full search's four.
+QUICK_FEYNMAN = ("I.6.2a", "I.12.11", "I.18.4", "I.39.11", "II.11.3", "III.4.33")
+QUICK_MLP = {"widths": [64], "learning_rates": [0.01]}
 register_task(
     "feynman",
     _feynman,
     "24 Feynman equations beyond power laws (sums, roots, exp, trig; 1-6 variables), with SI units: "
-    "R^2 in and outside the training range, exact recovery (not in --quick)",
+    "R^2 in and outside the training range, exact recovery (--quick: 6 of them)",
     quick_sizes=(10, 100),
-    quick_seeds=1,
-    in_quick=False,
+    quick_seeds=2,
+    pillar="regression",
+    quick_params={"equations": list(QUICK_FEYNMAN), "n_test": 200},
+    quick_methods={"ai-feynman": {"time_budget_s": 10.0}, "mlp": QUICK_MLP, "mlp-int8": QUICK_MLP},
 )
 register_task(
     "feynman-all",
@@ -92,6 +103,7 @@ register_task(
     "all 100 Feynman equations, with SI units (the same metrics; not in --quick)",
     quick_sizes=(100,),
     quick_seeds=1,
+    pillar="regression",
     in_quick=False,
 )
 register_method(

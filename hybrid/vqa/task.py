@@ -55,6 +55,8 @@ class CLEVRTask:
     """
 
     name = "clevr"
+    #: What one training sample is (the overview's x axis).
+    x_label = "training QA pairs"
     metrics = (
         MetricSpec("accuracy", "answer accuracy", True, 0.9, floor=0.0, ceiling=1.0, minimum=0.0),
         *(MetricSpec(f"accuracy_{t}", f"accuracy on {t} questions", True, None, 0.0, 1.0, 0.0) for t in QUESTION_TYPES),
