@@ -447,6 +447,9 @@ def write_overview(records, out: Path, specs_of, *, title_of=None, xlabel_of=Non
     for p in panels:
         spec = p["spec"]
         sign = ">=" if spec.higher_is_better else "<="
+        if spec.target is None:
+            lines.append(f"| {p['task']} | {spec.name} has no target | | | | | | | | |")
+            continue
         for row in p["costs"]:
             n = str(row["n"]) if row["reached"] else f"not reached (by {row['n']})"
             pre = "" if row["reached"] else "> "
