@@ -181,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a results.db of 'hybrid compare' whose runs this grid plans are copied, not rerun "
                           "(repeatable)")
     ovw.add_argument("--out", default="results/overview", help="output folder (default results/overview)")
+    ovw.add_argument("--draw-only", action="store_true",
+                     help="run nothing: draw from the runs the store already holds (the missing ones are counted)")
     ovw.add_argument("--no-energy", action="store_true", help="skip CodeCarbon energy measurement")
     ovw.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -331,7 +333,7 @@ def _cmd_reproduce_overview(args) -> int:
     try:
         summary = reproduce_overview(out, quick=args.quick, device=device, seeds=args.seeds, jobs=args.jobs,
                                      reuse=args.reuse, progress=not args.no_progress,
-                                     track_energy=not args.no_energy, command=command)
+                                     track_energy=not args.no_energy, command=command, run=not args.draw_only)
     except KeyboardInterrupt as exc:
         print(f"hybrid: interrupted; finished runs are stored in {out / 'results.db'}; "
               "rerun the same command to resume", file=sys.stderr)

@@ -108,7 +108,8 @@ def reuse_runs(store, sources: Sequence[str | Path], configs) -> int:
 
 def reproduce_overview(out: str | Path, *, quick: bool = False, device: str = "cpu", seeds: int | None = None,
                        jobs: int | None = None, reuse: Sequence[str | Path] = (), progress: bool = True,
-                       track_energy: bool = True, command: str = "hybrid reproduce overview") -> dict[str, Any]:
+                       track_energy: bool = True, command: str = "hybrid reproduce overview",
+                       run: bool = True) -> dict[str, Any]:
     """Run what the overview's grid still lacks, then write its figures and tables into ``out``.
 
     Args:
@@ -121,6 +122,8 @@ def reproduce_overview(out: str | Path, *, quick: bool = False, device: str = "c
         progress: one bar over the whole grid, the run's task and method beside it.
         track_energy: measure energy with CodeCarbon.
         command: the command line written into ``overview.md``.
+        run: ``False`` runs nothing: draws from what the store already holds (the missing
+            runs are counted in ``overview.md``), e.g. while a long run goes on elsewhere.
 
     Returns:
         ``summary.json``'s content.
@@ -137,8 +140,10 @@ def reproduce_overview(out: str | Path, *, quick: bool = False, device: str = "c
     configs = overview_configs(quick, device, seeds)
     with ResultStore(out / "results.db") as store:
         copied = reuse_runs(store, reuse, configs) if reuse else 0
-        outcome = run_sweep(configs, store, jobs=jobs or min(os.cpu_count() or 1, len(configs)),
-                            track_energy=track_energy, progress=progress)
+        ran = 0
+        if run:
+            ran = run_sweep(configs, store, jobs=jobs or min(os.cpu_count() or 1, len(configs)),
+                            track_energy=track_energy, progress=progress).ran
         by_key = {r.config.key(): r for r in store.records()}
     records = [by_key[c.key()] for c in configs if c.key() in by_key]
     others = [by_key[k] for k in (_swap_device(c, d).key() for c in configs for d in ("cpu", "cuda")
@@ -149,7 +154,7 @@ def reproduce_overview(out: str | Path, *, quick: bool = False, device: str = "c
     summary: dict[str, Any] = {"quick": quick, "device": device, "runs_planned": len(configs),
                                "runs_ok": len(ok), "runs_failed": len(records) - len(ok),
                                "runs_missing": len(configs) - len(records), "runs_reused": copied,
-                               "runs_now": outcome.ran}
+                               "runs_now": ran}
     lines, figures = across_tasks(records + others, out, summary, _energy_line(modes, sources))
     machine = machine_info()
     head = [

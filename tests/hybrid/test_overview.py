@@ -181,6 +181,11 @@ def test_reproduce_overview_runs_resumes_and_reuses(tmp_path, toy_plugin, monkey
     assert saved["overview.gpu"] is False and "overview_data.png" in saved["figures"]
     again = reproduce_overview(out, quick=True, jobs=1, progress=False, track_energy=False)
     assert again["runs_now"] == 0 and again["runs_ok"] == 8
+    # drawing only, from a store that lacks some planned runs: nothing runs, the gap is said
+    grid.extend(plan_grid(["toy"], ["toy-mean"], [16], 1, "cpu"))
+    drawn = reproduce_overview(out, quick=True, progress=False, run=False)
+    assert drawn["runs_now"] == 0 and drawn["runs_missing"] == 1
+    assert "1 not run yet (rerun the command to resume)" in (out / "overview.md").read_text()
     with pytest.raises(ValueError, match="no such results database"):
         reproduce_overview(out, quick=True, jobs=1, reuse=[tmp_path / "missing.db"], progress=False)
 
