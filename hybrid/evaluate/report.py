@@ -233,7 +233,7 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
                   "The argument in one place: each figure has a panel per task (the tasks' pillars in the "
                   "titles); the per-task sections below hold every method and metric.", ""]
         extra, drawn = across_tasks(records, out, summary, _energy_line(energy_modes, energy_sources))
-        lines += [line.replace("### ", "### Across tasks ") if line.startswith("### ") else line
+        lines += [line.replace("### ", "### Across tasks: ") if line.startswith("### ") else line
                   for line in extra]
         figures += drawn
     for task in sorted(table):

@@ -204,7 +204,7 @@ def test_compare_report_opens_with_the_figures_across_tasks(tmp_path):
     files = write_report(_records("a") + _records("b"), tmp_path)
     text = files.report.read_text()
     assert text.index("## Across tasks") < text.index("## Task `a`")
-    assert "### Across tasks 1. Performance vs amount of training data" in text
+    assert "### Across tasks: 1. Performance vs amount of training data" in text
     assert {"overview_data.png", "overview_inference.png", "overview_scaling.png"} <= {f.name for f in files.figures}
     single = write_report(_records("a"), tmp_path / "one")
     assert "## Across tasks" not in single.report.read_text()  # one task: its own section says it all
