@@ -234,7 +234,7 @@ def _cmd_compare(args) -> int:
     from hybrid.evaluate.meter import resolve_device
     from hybrid.evaluate.registry import get_task
     from hybrid.evaluate.store import ResultStore
-    from hybrid.evaluate.sweep import plan_grid, quick_grid
+    from hybrid.evaluate.sweep import describe_quick, plan_grid, quick_grid
 
     if not args.quick and not args.tasks:
         raise ValueError("give --task T (see 'hybrid list') or --quick")
@@ -254,6 +254,7 @@ def _cmd_compare(args) -> int:
             records, outcome, files = sweep_and_report(
                 configs, store, out, backend=args.backend, jobs=args.jobs or min(os.cpu_count() or 1, len(configs)),
                 ray_address=args.ray_address, track_energy=not args.no_energy, progress=not args.no_progress,
+                preface=describe_quick(configs) if args.quick else (),
             )
         except KeyboardInterrupt as exc:
             print(f"hybrid: interrupted; {store.count()} runs are stored in {db_path}; "

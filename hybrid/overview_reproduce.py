@@ -133,7 +133,7 @@ def reproduce_overview(out: str | Path, *, quick: bool = False, device: str = "c
     from hybrid.evaluate.machine import machine_info
     from hybrid.evaluate.report import _energy_line, across_tasks, write_report
     from hybrid.evaluate.store import ResultStore
-    from hybrid.evaluate.sweep import run_sweep
+    from hybrid.evaluate.sweep import describe_quick, run_sweep
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,7 +165,7 @@ def reproduce_overview(out: str | Path, *, quick: bool = False, device: str = "c
            if len(records) < len(configs) else "") + f"; device {device}.", "",
         f"Machine: {machine['cpu']}, {machine.get('cpus_usable', machine['cpu_count'])} usable cores, "
         f"{machine['system']}, Python {machine['python']}.", "",
-        _settings_line(quick), "",
+        *(describe_quick(configs) if quick else [_full_settings(), ""]),
     ]
     (out / "overview.md").write_text("\n".join(head + lines))
     summary["figures"] = [f.name for f in figures]
@@ -174,14 +174,7 @@ def reproduce_overview(out: str | Path, *, quick: bool = False, device: str = "c
     return summary
 
 
-def _settings_line(quick: bool) -> str:
-    if quick:
-        return ("**Quick settings** (those of `hybrid compare --quick`): 6 of the 24 Feynman equations at 10 and 100 "
-                "points, the solver at 10 s per equation, the MLP with one width and learning rate; CLEVR at 100 "
-                "and 1,000 QA pairs on 200 test questions, NS-VQA's training shortened (3,000 scene-parser image "
-                "presentations, 60 question-parser epochs, 100 REINFORCE steps), CNN+LSTM and its int8 form; "
-                "Lights Out at 20 and 200 frames or steps on 20 boards. One or two seeds. The full run "
-                "(`hybrid reproduce overview`) has the full settings, three seeds and larger sizes.")
+def _full_settings() -> str:
     return ("**Full settings**: " + "; ".join(
         f"`{row.task}`: {', '.join(row.methods)} at {', '.join(map(str, row.sizes))}" for row in FULL_GRID)
         + f"; {FULL_SEEDS} seeds; each method at its registered settings.")

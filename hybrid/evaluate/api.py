@@ -14,7 +14,8 @@ from hybrid.evaluate.sweep import SweepOutcome, plan_grid, run_sweep
 
 
 def sweep_and_report(
-    configs: Sequence[RunConfig], store: ResultStore, out: Path | None, **sweep_options: Any
+    configs: Sequence[RunConfig], store: ResultStore, out: Path | None, *, preface: Sequence[str] = (),
+    **sweep_options: Any
 ) -> tuple[list[RunRecord], SweepOutcome, ReportFiles | None]:
     """Run ``configs`` into ``store``, then (if ``out``) write the report and the CSV/JSON exports.
 
@@ -22,6 +23,7 @@ def sweep_and_report(
         configs: the runs (from :func:`~hybrid.evaluate.sweep.plan_grid`).
         store: the open results store.
         out: the report folder, or ``None`` for no files.
+        preface: markdown lines for the report's head (:func:`~hybrid.evaluate.report.write_report`).
         **sweep_options: passed to :func:`~hybrid.evaluate.sweep.run_sweep`.
 
     Returns:
@@ -33,7 +35,7 @@ def sweep_and_report(
     records = [r for r in store.records() if r.key in wanted]
     files = None
     if out is not None:
-        files = write_report(records, out)
+        files = write_report(records, out, preface=preface)
         store.export_csv(out / "results.csv")
         store.export_json(out / "results.json")
     return records, outcome, files

@@ -192,8 +192,13 @@ class ReportFiles:
     figures: tuple[Path, ...]
 
 
-def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: str = "Hybrid vs deep") -> ReportFiles:
-    """Write ``report.md``, the figures and ``summary.json`` for ``records`` into ``out_dir``."""
+def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: str = "Hybrid vs deep",
+                 preface: Sequence[str] = ()) -> ReportFiles:
+    """Write ``report.md``, the figures and ``summary.json`` for ``records`` into ``out_dir``.
+
+    ``preface``: markdown lines placed after the report's opening paragraphs (``compare
+    --quick`` says there which settings it reduced).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -226,6 +231,7 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
         "",
         _energy_line(energy_modes, energy_sources),
         "",
+        *preface,
     ]
     figures: list[Path] = []
     if len(table) > 1:

@@ -148,6 +148,41 @@ def quick_grid(
     return configs
 
 
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_quick(configs: Sequence[RunConfig]) -> list[str]:
+    """Markdown lines saying how ``compare --quick``'s runs differ from each task's full settings.
+
+    Per task: its pillar, sizes and seeds, its quick parameters, and per method the
+    parameters ``--quick`` overrides, beside the registered ones.
+    """
+    lines = ["**Quick settings.** These runs are `--quick`'s, reduced to take minutes; the full settings "
+             "are each task's and method's registered ones (`hybrid reproduce overview` runs them, "
+             "docs/overview.md gives its figures):", ""]
+    for task in dict.fromkeys(c.task for c in configs):
+        entry = get_task(task)
+        mine = [c for c in configs if c.task == task]
+        sizes = sorted({c.n_train for c in mine})
+        seeds = len({c.seed for c in mine})
+        full = entry.factory().params() if entry.quick_params else {}
+        params = ", ".join(f"{k}={_short(v)} (full: {_short(full.get(k, '-'))})"
+                           for k, v in entry.quick_params.items()) or "as registered"
+        lines.append(f"- `{task}` ({entry.pillar}): sizes {', '.join(map(str, sizes))}; {seeds} seed(s); "
+                     f"task parameters {params}.")
+        for method, overrides in (entry.quick_methods or {}).items():
+            if not overrides:
+                continue
+            registered = get_method(method).defaults
+            said = "; ".join(f"{k}={_short(v)} (full: {_short(registered[k]) if k in registered else 'its default'})"
+                             for k, v in overrides.items())
+            lines.append(f"    - `{method}`: {said}")
+    return lines + [""]
+
+
 def execute_run(config: RunConfig, *, track_energy: bool = True, count_flops: bool = True) -> RunRecord:
     """Execute one run and return its record; an exception becomes a ``failed`` record."""
     load_plugins()

@@ -150,6 +150,11 @@ def test_quick_grid_spans_the_three_pillars_with_each_family():
     assert ns.task_params["n_test"] == 200
     feyn = next(c for c in configs if c.task == "feynman" and c.method == "ai-feynman")
     assert feyn.method_params["time_budget_s"] == 10.0 and len(feyn.task_params["equations"]) == 6
+    from hybrid.evaluate.sweep import describe_quick
+
+    said = "\n".join(describe_quick(configs))
+    assert "`ai-feynman`: time_budget_s=10.0 (full: 60.0)" in said
+    assert "`lights-out` (planning): sizes 20, 200; 1 seed(s); task parameters n_test=20 (full: 50)." in said
     # the full task's own defaults stay as registered
     from hybrid.evaluate.sweep import plan_grid
 
