@@ -146,6 +146,13 @@ def _metric_limits(ax, spec: MetricSpec) -> None:
         ax.set_ylim(spec.floor - pad, spec.ceiling + pad)
 
 
+def _major_ticks_only(ax) -> None:
+    """Label a log axis at its powers of ten only (minor labels collide over a short range)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _family_colour(family: str) -> str:
     return FAMILY_COLOURS.get(family, FAMILY_COLOURS["peer"])[0]
 
@@ -193,11 +200,15 @@ def plot_data_curves(panels: list[dict[str, Any]], out: Path) -> Path:
             ax.plot(ns, y, "-o", color=colour, label=f"{family}: best of {', '.join(names)}")
             if low.any():
                 ax.plot(ns[low], y[low], "v", markerfacecolor="white", markeredgecolor=colour, markersize=9)
+                for n, v, shown_at in zip(ns[low], mean[low], y[low], strict=True):  # the true value beside it
+                    ax.annotate(f"{v:.3g}", (n, shown_at), xytext=(5, 6), textcoords="offset points", fontsize=7,
+                                color=colour)
             ax.fill_between(ns, lo, hi, color=colour, alpha=0.18, linewidth=0)
         if spec.target is not None:
             ax.axhline(spec.target, color="grey", linestyle=":", linewidth=1, label=f"target {spec.target:g}")
         _metric_limits(ax, spec)
         ax.set_xscale("log")
+        _major_ticks_only(ax)
         ax.set_xlabel(panel["xlabel"])
         ax.set_ylabel(spec.label, fontsize=9)
         ax.set_title(panel["title"], fontsize=10)
@@ -244,6 +255,7 @@ def plot_accuracy_vs_inference(panels: list[dict[str, Any]], out: Path) -> Path:
         if unique:
             ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best", markerscale=0.4)
         ax.set_xscale("log")
+        _major_ticks_only(ax)
         ax.margins(x=0.25, y=0.08)  # room for the bubbles at the ends
         ax.set_xlabel("inference FLOPs per example (log)")
         ax.set_ylabel(spec.label, fontsize=9)
