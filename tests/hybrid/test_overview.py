@@ -92,7 +92,7 @@ def test_write_overview_draws_the_figures_and_says_which_claims_held(tmp_path):
     claims = text[text.index("### Which claims held"):]
     # deep reached it at 100x the samples, 1e5x the FLOPs (1e12 vs 1e7): holds; the compressed form never did
     assert ("hybrid vs deep: big reached it at n=1000, sym at n=10: samples 100x - **holds**; compute: 1.00e+05x "
-            "the training FLOPs - **holds**") in claims
+            "the training FLOPs, 1.00e+05x the training seconds - **holds**") in claims
     assert ("hybrid vs compressed-deep: big-int8 did not reach it by n=1000 (0.85), sym did at n=10: samples > "
             "100x - **holds** within the sizes tried; compute: > 1.10e+05x the training FLOPs") in claims
     assert "does not hold" not in claims and "not decided" not in claims
@@ -114,7 +114,19 @@ def test_compute_claim_is_undecided_when_deep_stopped_short_and_uses_seconds_wit
     lines, _ = write_overview(recs, tmp_path, lambda task: [ACC])
     text = "\n".join(lines)
     assert "samples > 10x - **holds** within the sizes tried" in text
-    assert "compute: **not decided** - at its largest size it had spent 0.1x the hybrid's training seconds" in text
+    assert ("compute: **not decided** - at its largest size it had spent 0.1x the training seconds of the "
+            "hybrid's") in text
+
+
+def test_compute_claim_needs_flops_and_seconds_to_agree():
+    from hybrid.evaluate.overview import _compute_claim
+
+    hybrid = {"train_flops": 1e6, "train_seconds": 100.0}
+    cheap_in_flops_only = {"train_flops": 1e9, "train_seconds": 50.0, "reached": True}
+    assert _compute_claim(hybrid, cheap_in_flops_only).endswith("- **mixed**")
+    short = {"train_flops": 1e9, "train_seconds": 50.0, "reached": False}
+    assert "**not decided**" in _compute_claim(hybrid, short)
+    assert _compute_claim(hybrid, {**short, "train_seconds": 200.0}).endswith("**holds** within the sizes tried")
 
 
 def test_figure_five_needs_two_devices(tmp_path):
