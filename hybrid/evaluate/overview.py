@@ -291,6 +291,7 @@ def plot_compute_to_target(panels: list[dict[str, Any]], out: Path) -> Path:
                 ax.plot(errors, costs, "-o", color=_family_colour(family), label=f"{family}, {k}")
             ax.set_xscale("log")
             ax.set_yscale("log")
+            _major_ticks_only(ax)
             ax.invert_xaxis()
             ax.set_xlabel(f"target error, 1 - {panel['spec'].name} (log; tighter to the right)")
             ax.set_ylabel(ylabel)
