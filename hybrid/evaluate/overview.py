@@ -29,19 +29,10 @@ import numpy as np
 
 from hybrid.evaluate.plots import FAMILY_COLOURS, below_floor, cut_to_bounds, shown
 from hybrid.evaluate.protocols import MetricSpec
-from hybrid.evaluate.report import FAMILY_ORDER, Cell, _fmt, aggregate, family_rows
+from hybrid.evaluate.report import Cell, _fmt, aggregate, family_of, family_rows
 
 #: Errors (``1 - metric``) that figure 4 asks each family to reach, loosest first.
 ERROR_TARGETS = (0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001)
-
-
-def family_of(families: dict[str, str]) -> dict[str, list[str]]:
-    """``{family: [methods]}``, families in :data:`FAMILY_ORDER` then alphabetically."""
-    out: dict[str, list[str]] = {}
-    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
-    for m, f in sorted(families.items(), key=lambda kv: (rank.get(kv[1], len(rank)), kv[1], kv[0])):
-        out.setdefault(f, []).append(m)
-    return out
 
 
 def _value(cell: Cell, spec: MetricSpec) -> float:
@@ -157,6 +148,18 @@ def _family_colour(family: str) -> str:
     return FAMILY_COLOURS.get(family, FAMILY_COLOURS["peer"])[0]
 
 
+def _error_axes(ax, panel: dict[str, Any], ylabel: str) -> None:
+    """Figures 4 and 5: log target error (tighter to the right) against a log cost."""
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _major_ticks_only(ax)
+    ax.invert_xaxis()
+    ax.set_xlabel(f"target error, 1 - {panel['spec'].name} (log; tighter to the right)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(panel["title"], fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+
+
 def _panels(n: int, width: float = 4.6, height: float = 3.9):
     import matplotlib.pyplot as plt
 
@@ -164,10 +167,10 @@ def _panels(n: int, width: float = 4.6, height: float = 3.9):
     return fig, list(axes[0])
 
 
-def _finish(fig, axes, title: str, path: Path) -> Path:
+def _finish(fig, axes, title: str, path: Path, legends: bool = True) -> Path:
     import matplotlib.pyplot as plt
 
-    for ax in axes:
+    for ax in axes if legends else ():
         handles, labels = ax.get_legend_handles_labels()
         if handles:
             ax.legend(handles, labels, fontsize=7, loc="best")
@@ -262,13 +265,8 @@ def plot_accuracy_vs_inference(panels: list[dict[str, Any]], out: Path) -> Path:
         _metric_limits(ax, spec)
         ax.set_title(panel["title"] + f" (largest params {largest:,.0f})", fontsize=10)
         ax.grid(alpha=0.3)
-    import matplotlib.pyplot as plt
-
-    fig.suptitle("Accuracy vs inference cost (bubble area = parameters; each method at its largest training set)")
-    path = out / "overview_inference.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, axes, "Accuracy vs inference cost (bubble area = parameters; each method at its largest "
+                   "training set)", out / "overview_inference.png", legends=False)
 
 
 def plot_compute_to_target(panels: list[dict[str, Any]], out: Path) -> Path:
@@ -289,24 +287,12 @@ def plot_compute_to_target(panels: list[dict[str, Any]], out: Path) -> Path:
                 costs = np.array([p[1] for p in fit["points"]])
                 k = "one size reaches all" if fit["slope"] is None else f"k = {fit['slope']:.2f}"
                 ax.plot(errors, costs, "-o", color=_family_colour(family), label=f"{family}, {k}")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            _major_ticks_only(ax)
-            ax.invert_xaxis()
-            ax.set_xlabel(f"target error, 1 - {panel['spec'].name} (log; tighter to the right)")
-            ax.set_ylabel(ylabel)
-            ax.set_title(panel["title"], fontsize=10)
-            ax.grid(alpha=0.3, which="both")
-            if panel[key]:
-                ax.legend(fontsize=7, loc="best")
-            else:
+            _error_axes(ax, panel, ylabel)
+            if not panel[key]:
                 ax.text(0.5, 0.5, "no family reached any target\n(or its cost was not counted)", ha="center",
                         va="center", transform=ax.transAxes)
-    fig.suptitle("Compute to reach a target vs the target (log-log; k: cost ~ error^-k)")
-    path = out / "overview_scaling.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _finish(fig, list(grid.flat), "Compute to reach a target vs the target (log-log; k: cost ~ error^-k)",
+                   out / "overview_scaling.png")
 
 
 def panels_from(records, specs_of, xlabel_of=None, title_of=None) -> list[dict[str, Any]]:
@@ -330,10 +316,8 @@ def panels_from(records, specs_of, xlabel_of=None, title_of=None) -> list[dict[s
         for m in sorted(methods):
             n = max(methods[m])
             c = methods[m][n]
-            per_example = (c.inference_flops / c.inference_examples
-                           if c.inference_examples and not math.isnan(c.inference_examples) else math.nan)
             bubbles.append({"method": m, "family": fams[m], "n": n, "value": _value(c, spec),
-                            "flops_per_example": per_example, "params": c.params})
+                            "flops_per_example": c.inference_flops_per_example, "params": c.params})
         panels.append({
             "task": task, "title": title_of(task) if title_of else task, "spec": spec,
             "xlabel": xlabel_of(task) if xlabel_of else "training samples (log)",
@@ -383,13 +367,7 @@ def plot_devices(panels: list[dict[str, Any]], out: Path) -> Path:
                 slope = "" if fit["slope"] is None else f", k = {fit['slope']:.2f}"
                 ax.plot(errors, secs, "-o" if device == "cpu" else "--s", color=_family_colour(family),
                         alpha=1.0 if d == 0 else 0.8, label=f"{family} on {device}{slope}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.invert_xaxis()
-        ax.set_xlabel(f"target error, 1 - {panel['spec'].name} (log)")
-        ax.set_ylabel("training seconds to reach it (log)")
-        ax.set_title(panel["title"], fontsize=10)
-        ax.grid(alpha=0.3, which="both")
+        _error_axes(ax, panel, "training seconds to reach it (log)")
     return _finish(fig, axes, "Seconds to reach a target, CPU beside GPU", out / "overview_devices.png")
 
 

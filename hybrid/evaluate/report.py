@@ -49,6 +49,13 @@ class Cell:
     inference_flops: float = math.nan
     inference_examples: float = math.nan
 
+    @property
+    def inference_flops_per_example(self) -> float:
+        """Inference FLOPs over the examples scored (``NaN`` when the records do not say how many)."""
+        if self.inference_examples and not math.isnan(self.inference_examples):
+            return self.inference_flops / self.inference_examples
+        return math.nan
+
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
     """Mean and Student-t ``level`` interval of ``values`` (NaN ignored; no interval for one value)."""
@@ -174,13 +181,13 @@ def across_tasks(records: list[RunRecord], out: Path, summary: dict[str, Any],
     """
     from hybrid.evaluate.overview import write_overview
 
-    def xlabel(task: str) -> str:
-        return f"{getattr(_task_object(task, records), 'x_label', 'training samples')} (log)"
-
+    names = sorted({r.config.task for r in records})
+    specs = {t: _metric_specs(t, records) for t in names}  # each task built once, not per figure
+    xlabels = {t: f"{getattr(_task_object(t, records), 'x_label', 'training samples')} (log)" for t in names}
+    titles = {t: f"{_pillar(t)}: {t}" if _pillar(t) != t else t for t in names}
     return write_overview(
-        [r for r in records if r.status == "ok"], out, lambda t: _metric_specs(t, records),
-        title_of=lambda t: f"{_pillar(t)}: {t}" if _pillar(t) != t else t, xlabel_of=xlabel,
-        summary=summary, device_records=records, energy_line=energy_line)
+        [r for r in records if r.status == "ok"], out, specs.__getitem__, title_of=titles.__getitem__,
+        xlabel_of=xlabels.__getitem__, summary=summary, device_records=records, energy_line=energy_line)
 
 
 @dataclass(frozen=True)
@@ -350,6 +357,16 @@ def _model_table(task, methods, order, families, summary) -> list[str]:
 FAMILY_ORDER = ("hybrid", "deep", "compressed-deep", "peer")
 
 
+def family_of(families: dict[str, str]) -> dict[str, list[str]]:
+    """``{family: [methods]}`` from ``{method: family}``: families in :data:`FAMILY_ORDER` then
+    alphabetically, each family's methods by name."""
+    out: dict[str, list[str]] = {}
+    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    for m, f in sorted(families.items(), key=lambda kv: (rank.get(kv[1], len(rank)), kv[1], kv[0])):
+        out.setdefault(f, []).append(m)
+    return out
+
+
 def family_rows(methods: dict[str, dict[int, Cell]], families: dict[str, str],
                 spec: MetricSpec) -> list[dict[str, Any]]:
     """One row per method, grouped by family, for ``spec``'s target: what reaching it cost.
@@ -363,8 +380,7 @@ def family_rows(methods: dict[str, dict[int, Cell]], families: dict[str, str],
     metric does not apply to (every mean NaN) are left out.
     """
     rows = []
-    rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
-    names = sorted(methods, key=lambda m: (rank.get(families.get(m, ""), len(rank)), families.get(m, ""), m))
+    names = [m for group in family_of({m: families.get(m, "") for m in methods}).values() for m in group]
     for m in names:
         cells = methods[m]
         if not cells or all(math.isnan(c.metrics.get(spec.name, (math.nan,))[0]) for c in cells.values()):
@@ -373,12 +389,10 @@ def family_rows(methods: dict[str, dict[int, Cell]], families: dict[str, str],
         reached = n is not None
         n = n if reached else max(cells)
         c = cells[n]
-        per_example = (c.inference_flops / c.inference_examples
-                       if c.inference_examples and not math.isnan(c.inference_examples) else math.nan)
         rows.append({
             "family": families.get(m, ""), "method": m, "reached": reached, "n": n,
             "train_flops": c.train_flops, "train_seconds": c.train_seconds,
-            "inference_flops_per_example": per_example, "inference_flops": c.inference_flops,
+            "inference_flops_per_example": c.inference_flops_per_example, "inference_flops": c.inference_flops,
             "latency_s_b1": c.latency_s_b1, "latency_s_batch": c.latency_s_batch, "latency_batch": c.latency_batch,
             "params": c.params, "nonzero_params": c.nonzero_params, "model_bytes": c.model_bytes,
         })
