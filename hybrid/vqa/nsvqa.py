@@ -23,7 +23,9 @@ Training, as in the paper, in three parts:
 
 Nothing of the executor is learned: it is :func:`hybrid.symbolic.programs.execute`, and a
 program it finds invalid on a scene (``unique`` of two objects, an ill-typed program)
-gets the most common training answer, and is counted in :attr:`NSVQA.last_invalid_`.
+gets the most common training answer *of the type its last function returns* (a count
+for ``count``, yes/no for ``exist``; the most common answer overall when the program
+names no answer type), and is counted in :attr:`NSVQA.last_invalid_`.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from sklearn.exceptions import NotFittedError
 from hybrid.evaluate.meter import record_ops
 from hybrid.neural.vqa.question_parser import QuestionParser
 from hybrid.neural.vqa.scene_parser import SceneParser
-from hybrid.symbolic.programs import Program, answer_text, compile_scene, execute
+from hybrid.symbolic.programs import Program, answer_text, answer_type, compile_scene, execute, output_type
 from hybrid.tasks.clevr import Question, Scene
 from hybrid.vqa.data import VQAData
 
@@ -63,6 +65,21 @@ class Answered:
     program: tuple[str, ...]
     valid: bool
     error: str | None
+
+
+def fallbacks_by_type(answers: Sequence[str]) -> dict[str, str]:
+    """The most common answer of each CLEVR answer type among ``answers`` (CLEVR strings).
+
+    Returns:
+        ``{type name: answer}``, e.g. ``{"Bool": "no", "Integer": "1", "Color": "gray"}``;
+        answers of no CLEVR type are left out, ties go to the answer seen first.
+    """
+    counts: dict[str, Counter] = {}
+    for answer in answers:
+        kind = answer_type(answer)
+        if kind is not None:
+            counts.setdefault(kind, Counter())[answer] += 1
+    return {kind: c.most_common(1)[0][0] for kind, c in counts.items()}
 
 
 def program_tokens(question: Question) -> list[str]:
@@ -145,7 +162,11 @@ class NSVQA(BaseEstimator):
 
     Attributes (after ``fit``):
         scene_parser_, question_parser_: the trained networks.
-        fallback_answer_: the answer given when a program cannot run.
+        fallback_answer_: the most common training answer, given when a program that
+            cannot run names no answer type.
+        fallback_answers_: the most common training answer of each answer type (``"Bool"``,
+            ``"Integer"``, ``"Color"``, ...), given when a program returning that type
+            cannot run.
         n_programs_used_, n_scenes_used_, n_qa_used_: what training consumed.
         annotated_: indices of the training questions whose programs were used.
         active_failures_: training questions the first-round parser got wrong (when
@@ -218,6 +239,7 @@ class NSVQA(BaseEstimator):
         texts = train.texts()
         answers = train.answers()
         self.fallback_answer_ = Counter(answers).most_common(1)[0][0]
+        self.fallback_answers_ = fallbacks_by_type(answers)
         index = train.image_index
         parsed: list | None = None
 
@@ -346,11 +368,17 @@ class NSVQA(BaseEstimator):
             else:
                 invalid += 1
                 tokens, result = first
-                out.append(Answered(self.fallback_answer_, tuple(tokens), False, result.error))
+                out.append(Answered(self.fallback_for(tokens), tuple(tokens), False, result.error))
         record_ops("programs", runs)
         record_ops("program_steps", steps)
         self.last_invalid_ = invalid
         return out
+
+    def fallback_for(self, tokens: Sequence[str]) -> str:
+        """The answer given when the program ``tokens`` cannot run: the most common training
+        answer of the type its root function returns, else the most common overall."""
+        self._check_fitted()
+        return self.fallback_answers_.get(output_type(tokens), self.fallback_answer_)
 
     def answer(
         self, images: np.ndarray, questions: Sequence[str], image_index: Sequence[int] | None = None
@@ -386,6 +414,7 @@ class NSVQA(BaseEstimator):
                 "device": self.device,
             },
             "fallback_answer": self.fallback_answer_,
+            "fallback_answers": self.fallback_answers_,
             "n_programs_used": self.n_programs_used_,
             "n_scenes_used": self.n_scenes_used_,
             "n_qa_used": self.n_qa_used_,
@@ -409,6 +438,7 @@ class NSVQA(BaseEstimator):
         model.scene_parser_ = SceneParser.load(path / "scene_parser.pt", device=device)
         model.question_parser_ = QuestionParser.load(path / "question_parser.pt", device=device)
         model.fallback_answer_ = config["fallback_answer"]
+        model.fallback_answers_ = config.get("fallback_answers", {})  # absent in older saves
         model.n_programs_used_ = config["n_programs_used"]
         model.n_scenes_used_ = config["n_scenes_used"]
         model.n_qa_used_ = config["n_qa_used"]

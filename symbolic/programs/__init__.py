@@ -13,13 +13,14 @@
 from hybrid.symbolic.programs.executor import CompiledScene, Result, answer_text, compile_scene, execute
 from hybrid.symbolic.programs.functions import (
     FunctionSpec,
+    answer_type,
     executable_functions,
     functions,
     signature,
     types,
     value_types,
 )
-from hybrid.symbolic.programs.program import Node, Program, to_program, token_vocabulary
+from hybrid.symbolic.programs.program import Node, Program, output_type, to_program, token_vocabulary
 from hybrid.symbolic.programs.validation import validate
 
 __all__ = [
@@ -29,10 +30,12 @@ __all__ = [
     "Program",
     "Result",
     "answer_text",
+    "answer_type",
     "compile_scene",
     "executable_functions",
     "execute",
     "functions",
+    "output_type",
     "signature",
     "to_program",
     "token_vocabulary",

@@ -113,3 +113,27 @@ def signature(name: str) -> FunctionSpec:
 def is_answer_type(type_name: str) -> bool:
     """Whether values of ``type_name`` can be a question's answer (anything but objects and object sets)."""
     return type_name not in (OBJECT_TYPE, OBJECT_SET_TYPE)
+
+
+def answer_type(answer: str) -> str | None:
+    """The CLEVR type of an answer written as CLEVR writes answers.
+
+    Args:
+        answer: ``"yes"``/``"no"`` (``Bool``), a decimal count such as ``"3"``
+            (``Integer``), or a value of an attribute vocabulary (``"cube"`` -> ``Shape``).
+
+    Returns:
+        The type's name, or ``None`` for a string that is no CLEVR answer (a relation such
+        as ``"left"`` is a value but no function returns one).
+    """
+    if not isinstance(answer, str):
+        return None
+    if answer in ("yes", "no"):
+        return BOOL_TYPE
+    if answer.isdecimal():
+        return INTEGER_TYPE
+    returned = {spec.output for spec in functions().values()}
+    for name, values in value_types().items():
+        if answer in values and name in returned:
+            return name
+    return None

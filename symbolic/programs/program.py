@@ -373,6 +373,26 @@ class Program:
         return cls(tuple(nodes))
 
 
+def output_type(tokens: Sequence[str]) -> str | None:
+    """The type a token program answers with: the output of its first (root) token's function.
+
+    Args:
+        tokens: a program in prefix tokens (:meth:`Program.to_tokens`); it need not be
+            complete or well typed, only its first token is read.
+
+    Returns:
+        The type's name (``"Integer"`` for ``["count", ...]``), or ``None`` when the list
+        is empty or its first token names no function.
+    """
+    if not tokens or not isinstance(tokens[0], str):
+        return None
+    try:
+        name, _, _ = _parse_token(tokens[0])
+    except ValueError:
+        return None
+    return functions()[name].output
+
+
 def token_vocabulary() -> tuple[str, ...]:
     """Every token of an executable function: ``scene``, ``filter_color[red]``, ``relate[left]``, ...
 

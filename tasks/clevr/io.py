@@ -276,8 +276,10 @@ class Question:
 
     Attributes:
         question: the question's text.
-        answer: the answer as given in the file (a string in CLEVR v1.0; the generator
-            may give an int or a bool); ``None`` where the file has none (test split).
+        answer: the answer; ``None`` where the file has none (test split). Read from a
+            file it is always spelled as CLEVR v1.0 spells answers (``"yes"``/``"no"``,
+            ``"3"``, ``"red"``), whatever the file holds: CLEVR's question generator writes
+            JSON ``true``/``false`` and integers. Built directly, an int or a bool is kept.
         program: the program's nodes, the file's dicts kept as they are (``function`` +
             ``value_inputs`` in CLEVR v1.0, ``type`` + ``side_inputs`` from its
             generator); empty where the file has none.
@@ -353,7 +355,8 @@ def question_from_dict(record: Mapping[str, Any], index: int = 0) -> Question:
         index: the question's position in its file, used in error messages.
 
     Returns:
-        The question; its program nodes are deep copies of the record's.
+        The question; its program nodes are deep copies of the record's, and its answer is
+        written as CLEVR v1.0 writes answers (JSON ``true`` -> ``"yes"``, ``2`` -> ``"2"``).
 
     Raises:
         ValueError: a malformed record; the message names ``questions[index]`` and the key.
@@ -366,10 +369,15 @@ def question_from_dict(record: Mapping[str, Any], index: int = 0) -> Question:
     program = record.get("program", [])
     if not isinstance(program, list):
         raise ValueError(f"{where}['program'] must be a list of nodes, got {type(program).__name__}")
+    answer = record.get("answer")
+    if isinstance(answer, (bool, int)):
+        from hybrid.tasks.clevr.engine import answer_string  # engine imports this module
+
+        answer = answer_string(answer)
     try:
         return Question(
             question=record["question"],
-            answer=record.get("answer"),
+            answer=answer,
             program=tuple(copy.deepcopy(program)),
             image_filename=record.get("image_filename", ""),
             image_index=record.get("image_index", 0),

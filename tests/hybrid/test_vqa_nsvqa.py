@@ -9,7 +9,7 @@ from hybrid.symbolic.programs import answer_text, execute
 from sklearn.exceptions import NotFittedError
 
 from hybrid.vqa.data import make_vqa_data
-from hybrid.vqa.nsvqa import NSVQA, program_tokens, spread_over_templates
+from hybrid.vqa.nsvqa import NSVQA, fallbacks_by_type, program_tokens, spread_over_templates
 
 
 @pytest.fixture(scope="module")
@@ -126,10 +126,26 @@ def test_guided_decoding_answers_with_the_first_candidate_that_runs(guided):
     data = make_vqa_data(3, 1, np.random.default_rng(0))
     scene = next(s for s in data.scenes if len(s.objects) > 1)  # `unique` of several objects cannot run
     model = NSVQA(guided_decoding=guided)
-    model.scene_parser_, model.question_parser_, model.fallback_answer_ = _Scenes(scene), _Candidates(), "no"
+    model.scene_parser_, model.question_parser_ = _Scenes(scene), _Candidates()
+    model.fallback_answer_ = "no"  # the most common answer overall ...
+    model.fallback_answers_ = fallbacks_by_type(["no", "no", "yes", "0", "0", "4", "red"])  # ... and per type
     (answered,) = model.run(np.zeros((1, 8, 8, 3), np.uint8), ["How many things are there?"])
     if guided:
         assert answered.valid and answered.answer == str(len(scene.objects))
         assert answered.program == ("count", "scene")
-    else:  # the first candidate only: it fails, and the fallback answers
-        assert not answered.valid and answered.answer == "no" and answered.program == ("count", "unique", "scene")
+    else:  # the first candidate only: it fails, and a count answers a "how many" question, not "no"
+        assert not answered.valid and answered.answer == "0" and answered.program == ("count", "unique", "scene")
+
+
+def test_fallback_stays_within_the_answer_type_of_the_programs_last_function():
+    fallbacks = fallbacks_by_type(["no", "yes", "yes", "2", "3", "3", "cube", "red", "rubber", "large", "??"])
+    assert fallbacks == {"Bool": "yes", "Integer": "3", "Shape": "cube", "Color": "red", "Material": "rubber",
+                         "Size": "large"}
+    model = NSVQA()
+    model.question_parser_, model.fallback_answer_, model.fallback_answers_ = object(), "yes", fallbacks
+    assert model.fallback_for(["count", "unique", "scene"]) == "3"
+    assert model.fallback_for(["query_color", "unique", "scene"]) == "red"
+    assert model.fallback_for(["equal_integer", "count", "scene", "count", "scene"]) == "yes"
+    # no answer type to go by (an object set, nothing parsed, an unknown token): the most common answer
+    for tokens in (["filter_color[red]", "scene"], [], ["no_such_function"]):
+        assert model.fallback_for(tokens) == "yes"

@@ -446,3 +446,16 @@ def test_ill_typed_message_names_both_types():
 def test_validate_refuses_things_that_are_no_program():
     with pytest.raises(TypeError):
         validate(3.5)
+
+
+def test_output_type_is_the_root_functions_and_answer_type_reads_clevr_answers():
+    from hybrid.symbolic.programs import answer_type, output_type
+
+    assert output_type(["count", "filter_color[red]", "scene"]) == "Integer"
+    assert output_type(["exist", "scene"]) == "Bool"
+    assert output_type(["query_shape", "unique", "scene"]) == "Shape"
+    assert output_type(["filter_color[red]", "scene"]) == "ObjectSet"
+    assert output_type([]) is None and output_type(["bogus[1]"]) is None
+    assert [answer_type(a) for a in ("yes", "no", "10", "cube", "cyan", "metal", "small")] == [
+        "Bool", "Bool", "Integer", "Shape", "Color", "Material", "Size"]
+    assert answer_type("True") is None and answer_type("left") is None
