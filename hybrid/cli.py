@@ -143,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only the baselines' stages (to split the work over two processes)")
     nsvqa.add_argument("--seed", type=_non_negative("--seed"), default=0, help="data and model seed (default 0)")
     nsvqa.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the networks train")
+    nsvqa.add_argument("--renderer", default="numpy", choices=("numpy", "blender"),
+                       help="pictures: this package's numpy renderer (default) or Blender with CLEVR's assets "
+                            "(needs the 'render' extra; renders cached in OUT/renders)")
+    nsvqa.add_argument("--render-samples", type=_positive("--render-samples"), default=16,
+                       help="Cycles samples per pixel with --renderer blender (default 16, denoised)")
+    nsvqa.add_argument("--render-device", default="cpu", choices=("cpu", "cuda", "optix"),
+                       help="where Cycles renders (default cpu)")
+    nsvqa.add_argument("--training-seeds", type=_positive("--training-seeds"), default=1,
+                       help="also train the 270-program pipeline with training seeds 0..N-1 on the same data: "
+                            "the seed table (mean, worst seed, worst template)")
     nsvqa.add_argument("--out", default="results/ns-vqa", help="output folder (default results/ns-vqa)")
     nsvqa.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -286,9 +296,17 @@ def _cmd_reproduce_ns_vqa(args) -> int:
 
     out = Path(args.out)
     _check_writable(out)
+    if args.renderer == "blender":
+        from hybrid.tasks.clevr.blender import MISSING_BPY, blender_available
+
+        if not blender_available():
+            print(f"hybrid: {MISSING_BPY}", file=sys.stderr)
+            return 2
     try:
         summary = reproduce_ns_vqa(out, quick=args.quick, seed=args.seed, device=resolve_device(args.device),
-                                   progress=not args.no_progress, deep=not args.no_deep, hybrid=not args.no_hybrid)
+                                   progress=not args.no_progress, deep=not args.no_deep, hybrid=not args.no_hybrid,
+                                   renderer=args.renderer, render_samples=args.render_samples,
+                                   render_device=args.render_device, training_seeds=args.training_seeds)
     except KeyboardInterrupt as exc:
         print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
               "rerun the same command to resume", file=sys.stderr)

@@ -19,6 +19,7 @@ from hybrid.tasks.clevr import (
     Question,
     Scene,
     generate_dataset,
+    read_images,
     read_questions,
     read_scenes,
     render_scene,
@@ -143,17 +144,34 @@ def make_vqa_data(
 
 
 def load_clevr(
-    scenes_path: str | os.PathLike, questions_path: str | os.PathLike, image_size: int = 128
+    scenes_path: str | os.PathLike,
+    questions_path: str | os.PathLike,
+    image_size: int = 128,
+    images: str | os.PathLike | None = None,
 ) -> VQAData:
-    """A CLEVR scenes file and questions file as :class:`VQAData`, images rendered from the scenes.
+    """A CLEVR scenes file and questions file as :class:`VQAData`.
 
     The questions' ``image_index`` is matched to the scenes' ``image_index`` (CLEVR's
     convention), then re-numbered to positions; questions about scenes absent from the
-    file raise. Images are drawn by this package's renderer from ``3d_coords``: CLEVR's
-    Blender PNGs are a different picture, which a scene parser trained here has not seen.
+    file raise. Answers are CLEVR's strings (``"yes"``, ``"3"``) whatever the file holds.
+
+    Args:
+        scenes_path, questions_path: CLEVR's ``CLEVR_<split>_scenes.json`` and
+            ``CLEVR_<split>_questions.json`` (or files in their schema).
+        image_size: side of the square images handed to the models.
+        images: the folder of the scenes' pictures (``CLEVR_v1.0/images/val``; each
+            scene's ``image_filename`` in it): they are read as they are and resized to
+            ``image_size`` x ``image_size``, and each object's ``pixel_coords`` is rescaled
+            into that frame (train a :class:`~hybrid.neural.vqa.scene_parser.SceneParser`
+            on them with ``positions="recorded"``). ``None``: every image is drawn by this
+            package's numpy renderer from ``3d_coords`` -- a different picture from
+            CLEVR's Blender renders, which a parser trained on one has not seen.
 
     Raises:
-        ValueError: a file not in CLEVR's schema, or a question about a missing scene.
+        ValueError: a file not in CLEVR's schema, a question about a missing scene, or an
+            unreadable image (named).
+        FileNotFoundError: an image of a scene missing from ``images`` (named), or a
+            folder holding none of them.
     """
     scenes = read_scenes(scenes_path)
     questions = read_questions(questions_path)
@@ -163,4 +181,71 @@ def load_clevr(
         if q.image_index not in position:
             raise ValueError(f"questions[{k}] asks about image_index {q.image_index}, which the scenes file lacks")
         moved.append(_with_image_index(q, position[q.image_index]))
-    return VQAData(render_images(scenes, image_size), tuple(scenes), tuple(moved))
+    if images is None:
+        return VQAData(render_images(scenes, image_size), tuple(scenes), tuple(moved))
+    pictures, sizes = read_images(images, scenes, image_size)
+    rescaled = tuple(rescale_pixels(s, image_size / w, image_size / h) for s, (w, h) in zip(scenes, sizes, strict=True))
+    return VQAData(pictures, rescaled, tuple(moved))
+
+
+def rescale_pixels(scene: Scene, sx: float, sy: float) -> Scene:
+    """``scene`` with every object's ``pixel_coords`` scaled by ``sx`` (columns) and ``sy``
+    (rows), depth kept: the frame of a resized image."""
+    objects = tuple(
+        replace(o, pixel_coords=(o.pixel_coords[0] * sx, o.pixel_coords[1] * sy, o.pixel_coords[2]))
+        for o in scene.objects
+    )
+    return replace(scene, objects=objects)
+
+
+def blender_vqa_data(
+    data: VQAData,
+    folder: str | os.PathLike,
+    settings=None,
+    *,
+    seed: int = 0,
+    image_size: int = 128,
+    progress: bool = False,
+) -> tuple[VQAData, dict]:
+    """The same scenes and questions, pictured by Blender with CLEVR's assets.
+
+    Every scene of ``data`` is rendered into ``folder`` by
+    :func:`~hybrid.tasks.clevr.blender.render_scenes` (cached, resumable), then read back as a
+    user's CLEVR image folder is (:func:`~hybrid.tasks.clevr.io.read_images`, resized to
+    ``image_size``, ``pixel_coords`` rescaled). Scenes in which an object shows fewer
+    pixels than CLEVR allows are dropped with their questions, as CLEVR re-draws them.
+
+    Args:
+        data: generated images, scenes and questions (the images are replaced).
+        folder: where the renders go (and are found again).
+        settings: a :class:`~hybrid.tasks.clevr.blender.BlenderSettings`.
+        seed: the render jitter seed.
+        image_size: side of the square images handed to the models.
+        progress: a tqdm bar over renders.
+
+    Returns:
+        ``(data, stats)``: the re-pictured data, and ``scenes``, ``dropped`` (scenes
+        dropped), ``rendered`` (renders made now, not read from the cache), ``seconds``
+        (their render time) and ``images_per_s``.
+
+    Raises:
+        ImportError: ``bpy`` is missing (the message names the ``render`` extra).
+    """
+    from hybrid.tasks.clevr.blender import render_scenes
+
+    rendered = render_scenes(data.scenes, folder, settings, seed=seed, progress=progress)
+    keep = [i for i, r in enumerate(rendered) if r.ok]
+    scenes = [rendered[i].scene for i in keep]
+    images, sizes = read_images(folder, scenes, image_size)
+    scenes = [rescale_pixels(s, image_size / w, image_size / h) for s, (w, h) in zip(scenes, sizes, strict=True)]
+    where = {old: new for new, old in enumerate(keep)}
+    questions = tuple(_with_image_index(q, where[q.image_index]) for q in data.questions if q.image_index in where)
+    fresh = [r.seconds for r in rendered if r.seconds > 0]
+    stats = {
+        "scenes": len(rendered),
+        "dropped": len(rendered) - len(keep),
+        "rendered": len(fresh),
+        "seconds": float(sum(fresh)),
+        "images_per_s": len(fresh) / sum(fresh) if fresh else None,
+    }
+    return VQAData(images, tuple(scenes), questions), stats

@@ -43,9 +43,11 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from hybrid.evaluate.meter import record_ops
+from hybrid.neural.vqa.grammar import TypeGrammar
 from hybrid.neural.vqa.question_parser import QuestionParser
 from hybrid.neural.vqa.scene_parser import SceneParser
-from hybrid.symbolic.programs import Program, answer_text, answer_type, compile_scene, execute, output_type
+from hybrid.symbolic.programs import Program, answer_text, answer_type, compile_scene, execute, functions, output_type
+from hybrid.symbolic.programs.functions import is_answer_type
 from hybrid.tasks.clevr import Question, Scene
 from hybrid.vqa.data import VQAData
 
@@ -65,6 +67,16 @@ class Answered:
     program: tuple[str, ...]
     valid: bool
     error: str | None
+
+
+def clevr_grammar() -> TypeGrammar:
+    """CLEVR's DSL as a :class:`~hybrid.neural.vqa.grammar.TypeGrammar`: every executable
+    function's output and input types, any answer type at the root."""
+    specs = [spec for spec in functions().values() if not spec.template_only]
+    return TypeGrammar(
+        {spec.name: (spec.output, spec.inputs) for spec in specs},
+        tuple(sorted({spec.output for spec in specs if is_answer_type(spec.output)})),
+    )
 
 
 def fallbacks_by_type(answers: Sequence[str]) -> dict[str, str]:
@@ -150,6 +162,9 @@ class NSVQA(BaseEstimator):
             generator only asks questions whose program runs on the scene, so a candidate
             that fails there is not the question's program. Off by default: the measured
             tables were taken without it (``docs/vqa.md`` gives its effect).
+        typed_decoding: train and decode the question parser within CLEVR's types
+            (:func:`clevr_grammar`, see :mod:`hybrid.neural.vqa.grammar`): every program it
+            writes is well typed and complete.
         active_share: share of ``n_programs`` chosen in a second round among the training
             questions the first-round parser gets wrong (see the module docstring); 0
             spreads the whole budget over the templates at once.
@@ -185,6 +200,7 @@ class NSVQA(BaseEstimator):
         reinforce_lr: float = 5e-4,
         beam_size: int = 5,
         guided_decoding: bool = False,
+        typed_decoding: bool = False,
         active_share: float = 1 / 3,
         scene_parser: dict[str, Any] | None = None,
         question_parser: dict[str, Any] | None = None,
@@ -199,6 +215,7 @@ class NSVQA(BaseEstimator):
         self.reinforce_lr = reinforce_lr
         self.beam_size = beam_size
         self.guided_decoding = guided_decoding
+        self.typed_decoding = typed_decoding
         self.active_share = active_share
         self.scene_parser = scene_parser
         self.question_parser = question_parser
@@ -300,8 +317,10 @@ class NSVQA(BaseEstimator):
 
     def _fit_question_parser(self, train: VQAData, texts: list[str], annotated: list[int]) -> QuestionParser:
         """A question parser trained, supervised, on the programs of the ``annotated`` questions."""
+        typed = {"grammar": clevr_grammar()} if self.typed_decoding else {}
         return QuestionParser(
-            **{"seed": self.seed, "device": self.device, "progress": self.progress, **(self.question_parser or {})}
+            **{"seed": self.seed, "device": self.device, "progress": self.progress, **typed,
+               **(self.question_parser or {})}
         ).fit([texts[i] for i in annotated], [program_tokens(train.questions[i]) for i in annotated])
 
     # ------------------------------------------------------------------ inference
@@ -407,6 +426,7 @@ class NSVQA(BaseEstimator):
                 "reinforce_lr": self.reinforce_lr,
                 "beam_size": self.beam_size,
                 "guided_decoding": self.guided_decoding,
+                "typed_decoding": self.typed_decoding,
                 "active_share": self.active_share,
                 "scene_parser": self.scene_parser,
                 "question_parser": self.question_parser,

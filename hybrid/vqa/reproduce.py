@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -42,9 +42,9 @@ from hybrid.evaluate.stages import StageStore, dumps_strict
 from hybrid.neural.vqa.baselines import CNNLSTM, FiLM
 from hybrid.neural.vqa.scene_parser import SceneParser, object_accuracy
 from hybrid.symbolic.programs import answer_text, execute
-from hybrid.vqa.data import VQAData, make_vqa_data
+from hybrid.vqa.data import VQAData, blender_vqa_data, make_vqa_data
 from hybrid.vqa.nsvqa import NSVQA, program_tokens
-from hybrid.vqa.task import QUESTIONS_PER_SCENE, accuracy_by_type
+from hybrid.vqa.task import QUESTIONS_PER_SCENE, accuracy_by_template, accuracy_by_type
 
 DEEP_MODELS: dict[str, Callable[..., Any]] = {"cnn-lstm": CNNLSTM, "film": FiLM}
 #: Stage key of the metered stages: stages stored before FLOPs were counted (or counted
@@ -52,7 +52,17 @@ DEEP_MODELS: dict[str, Callable[..., Any]] = {"cnn-lstm": CNNLSTM, "film": FiLM}
 METERED = {"metered": "flops-with-rnn-kernels"}
 
 
-def _settings(quick: bool) -> dict[str, Any]:
+def _settings(quick: bool, renderer: str = "numpy") -> dict[str, Any]:
+    cfg = _numpy_settings(quick)
+    if renderer == "blender":
+        # Each picture is a Cycles render (~1 s on 2 cores): CoGenT gets fewer scenes, and
+        # the baselines train on the rendered training pool only.
+        cfg.update({"cogent_scenes": 100 if quick else 500, "cogent_test_questions": 500 if quick else 2000,
+                    "deep_budgets": [b for b in cfg["deep_budgets"] if b <= cfg["train_scenes"] * QUESTIONS_PER_SCENE]})
+    return cfg
+
+
+def _numpy_settings(quick: bool) -> dict[str, Any]:
     if quick:
         return {
             "train_scenes": 300,
@@ -66,6 +76,7 @@ def _settings(quick: bool) -> dict[str, Any]:
             "deep_patience": 3,
             "scene_parser": {"epochs": 20},
             "question_parser": {"epochs": 80},
+            "cogent_test_questions": 2000,
         }
     return {
         "train_scenes": 1000,
@@ -79,6 +90,7 @@ def _settings(quick: bool) -> dict[str, Any]:
         "deep_patience": 5,
         "scene_parser": {},
         "question_parser": {},
+        "cogent_test_questions": 5000,
     }
 
 
@@ -142,16 +154,84 @@ def _score_pipeline(model: NSVQA, test: VQAData, device: str = "cpu") -> dict[st
     answered, cost = metered(lambda: model.run(test.images, test.texts(), test.image_index), device)
     seconds = cost["wall_s"]
     acc, by_type = accuracy_by_type(test, [a.answer for a in answered])
+    by_template = accuracy_by_template(test, [a.answer for a in answered])
+    worst = min(by_template, key=by_template.get)
     return {
         "inference": _cost(cost),
         "accuracy": acc,
         "accuracy_by_type": by_type,
+        "accuracy_by_template": by_template,
+        "min_template": [worst, by_template[worst]],
         "program_accuracy": float(
             np.mean([list(a.program) == program_tokens(q) for a, q in zip(answered, test.questions, strict=True)])
         ),
         "invalid_programs": sum(not a.valid for a in answered),
         "inference_seconds": seconds,
     }
+
+
+class Pictures:
+    """The pictures a run uses: the numpy renders its data come with, or Blender renders
+    of the same scenes (``renderer="blender"``, cached under ``folder/<name>``).
+
+    Args:
+        renderer: ``"numpy"`` or ``"blender"``.
+        folder: where Blender renders go (``OUT/renders``).
+        settings: a :class:`~hybrid.tasks.clevr.blender.BlenderSettings` for Blender.
+        progress: tqdm bars over renders.
+
+    Attributes:
+        stats: per data set name, what :func:`~hybrid.vqa.data.blender_vqa_data` reported
+            (render time and images per second as measured when the renders were made).
+    """
+
+    def __init__(self, renderer: str, folder: Path, settings=None, progress: bool = True) -> None:
+        if renderer not in ("numpy", "blender"):
+            raise ValueError(f"renderer must be 'numpy' or 'blender', got {renderer!r}")
+        self.renderer, self.folder, self.settings, self.progress = renderer, Path(folder), settings, progress
+        self.stats: dict[str, dict[str, Any]] = {}
+
+    @property
+    def blender(self) -> bool:
+        """Whether pictures are Blender renders."""
+        return self.renderer == "blender"
+
+    def __call__(self, data: VQAData, name: str) -> VQAData:
+        """``data`` as this run pictures it (Blender: scenes CLEVR would re-draw dropped)."""
+        if not self.blender:
+            return data
+        pictured, stats = blender_vqa_data(data, self.folder / name, self.settings, progress=self.progress)
+        record = self.folder / name / "render_stats.json"
+        if stats["rendered"] == 0 and record.is_file():  # all from the cache: the figures of when they were made
+            stats = {**json.loads(record.read_text()), "dropped": stats["dropped"], "scenes": stats["scenes"]}
+        elif stats["rendered"]:
+            record.write_text(json.dumps(stats))
+        self.stats[name] = stats
+        return pictured
+
+    def scene_parser_args(self) -> dict[str, Any]:
+        """What the scene parser needs to read these pictures."""
+        return {"positions": "recorded"} if self.blender else {}
+
+    @property
+    def match_on(self) -> str:
+        """How parsed objects are matched to the truth (:func:`~hybrid.neural.vqa.scene_parser.object_accuracy`)."""
+        return "pixels" if self.blender else "coords"
+
+    def test_scenes(self, n_questions: int) -> int:
+        """Scenes to generate for ``n_questions`` test questions (Blender drops a few)."""
+        n = math.ceil(n_questions / QUESTIONS_PER_SCENE) + 1
+        return math.ceil(n * 1.05) if self.blender else n
+
+
+def reproduce_data(cfg: dict[str, Any], seed: int, pictures: Pictures) -> tuple[VQAData, VQAData]:
+    """The run's training and test data: ``cfg["train_scenes"]`` scenes of 10 questions,
+    and ``cfg["test_questions"]`` questions about fresh scenes, pictured by ``pictures``."""
+    train = pictures(make_vqa_data(cfg["train_scenes"], QUESTIONS_PER_SCENE, np.random.default_rng([seed, 0]),
+                                   split="train"), "train")
+    test = pictures(make_vqa_data(pictures.test_scenes(cfg["test_questions"]), QUESTIONS_PER_SCENE,
+                                  np.random.default_rng([seed, 1]), split="val"), "val").subset(cfg["test_questions"])
+    return train, test
 
 
 def reproduce_ns_vqa(
@@ -163,6 +243,10 @@ def reproduce_ns_vqa(
     progress: bool = True,
     deep: bool = True,
     hybrid: bool = True,
+    renderer: str = "numpy",
+    render_samples: int = 16,
+    render_device: str = "cpu",
+    training_seeds: int = 1,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run every stage (see the module docstring) and write the report.
@@ -177,19 +261,33 @@ def reproduce_ns_vqa(
         hybrid: run the executor and NS-VQA stages; ``False`` runs only the baselines'
             stages (to split the work over two processes; a later full call reads every
             stored stage and writes the summary).
+        renderer: ``"numpy"`` (this package's renderer) or ``"blender"`` (Cycles renders of
+            the same scenes with CLEVR's assets: the ``render`` extra; renders are cached in
+            ``OUT/renders``, so a rerun does not render again).
+        render_samples: Cycles samples per pixel for Blender renders.
+        render_device: ``"cpu"``, ``"cuda"`` or ``"optix"``: where Cycles renders.
+        training_seeds: when > 1, also train and score the 270-program pipeline (scene
+            parser and question parser) with training seeds ``0 .. training_seeds - 1`` on
+            the same data (stages ``seed_<s>``): the seed table of mean, worst seed and
+            worst template.
         log: where one-line progress messages go.
 
     Returns:
         The summary written to ``summary.json``.
     """
-    cfg = _settings(quick)
+    cfg = _settings(quick, renderer)
     out = Path(out)
     stages = StageStore(out / "stages")
-    log("generating data ...")
-    train = make_vqa_data(cfg["train_scenes"], QUESTIONS_PER_SCENE, np.random.default_rng([seed, 0]), split="train")
-    test = make_vqa_data(math.ceil(cfg["test_questions"] / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
-                         np.random.default_rng([seed, 1]), split="val").subset(cfg["test_questions"])
+    settings = None
+    if renderer == "blender":
+        from hybrid.tasks.clevr.blender import BlenderSettings
+
+        settings = BlenderSettings(samples=render_samples, device=render_device)
+    pictures = Pictures(renderer, out / "renders", settings, progress)
+    log(f"generating data ({renderer} renders) ...")
+    train, test = reproduce_data(cfg, seed, pictures)
     log(f"train: {len(train.scenes)} scenes, {len(train)} QA pairs; test: {len(test.scenes)} scenes, {len(test)} QA")
+    picture_key = {"renderer": renderer, "samples": render_samples} if pictures.blender else {}
 
     if not hybrid:
         return _deep_only(stages, cfg, train, test, seed, device, progress, log) if deep else {}
@@ -203,14 +301,15 @@ def reproduce_ns_vqa(
     def fit_scene_parser() -> dict[str, Any]:
         nonlocal scene_parser
         scene_parser, cost = metered(lambda: SceneParser(seed=seed, device=device, progress=progress,
-                                                         **cfg["scene_parser"]).fit(train.images, train.scenes),
+                                                         **pictures.scene_parser_args(), **cfg["scene_parser"]
+                                                         ).fit(train.images, train.scenes),
                                      device)
         scene_parser.save(out / "stages" / "scene_parser.pt")
-        score = object_accuracy(scene_parser.parse(test.images), test.scenes)
+        score = object_accuracy(scene_parser.parse(test.images), test.scenes, match_on=pictures.match_on)
         return {"train_scenes": len(train.scenes), "train_seconds": cost["wall_s"], "train": _cost(cost),
                 "params": model_footprint(scene_parser)["params"], **score}
 
-    sp = stages.run("scene_parser", fit_scene_parser, key=METERED)
+    sp = stages.run("scene_parser", fit_scene_parser, key={**METERED, **picture_key})
     if scene_parser is None:
         scene_parser = SceneParser.load(out / "stages" / "scene_parser.pt", device=device)
     log(f"scene parser: {sp['object_accuracy']:.4%} of objects right ({sp['train_seconds']:.0f} s)")
@@ -234,38 +333,86 @@ def reproduce_ns_vqa(
                     "train_flops_without_rnn_kernels": flops["flops_without_rnn_kernels"],
                     "params": model_footprint(model)["params"], **_score_pipeline(model, test, device)}
 
-        pipelines[str(k)] = stages.run(f"nsvqa_{k}", fit_pipeline, key=METERED)
+        pipelines[str(k)] = stages.run(f"nsvqa_{k}", fit_pipeline, key={**METERED, **picture_key})
         row = pipelines[str(k)]
         log(f"NS-VQA, {k} programs: accuracy {row['accuracy']:.4%}, programs exact {row['program_accuracy']:.4%}")
 
-    cog = stages.run("cogent", lambda: cogent_stage(cfg, seed, device, progress))
+    cog = stages.run("cogent", lambda: cogent_stage(cfg, seed, device, progress, pictures), key=picture_key or None)
     log(f"CoGenT: A {cog['A']['accuracy']:.4%}, B {cog['B']['accuracy']:.4%} (drop {cog['drop_points']:.2f} points)")
 
+    seed_rows = {}
+    if training_seeds > 1:
+        for s in range(training_seeds):
+            seed_rows[str(s)] = stages.run(f"seed_{s}", lambda s=s: seed_stage(cfg, s, train, test, pictures, device,
+                                                                                progress),
+                                           key={**METERED, **picture_key, "typed": True})
+            row = seed_rows[str(s)]
+            log(f"training seed {s}: accuracy {row['accuracy']:.4%}, worst template {row['min_template'][0]} "
+                f"{row['min_template'][1]:.2%}, objects right {row['object_accuracy']:.4%}")
     deep_rows = _deep_stages(stages, cfg, train, test, seed, device, progress, log) if deep else {}
     summary = _summary(cfg, quick, executor, sp, pipelines, cog, deep_rows, len(train))
+    summary["renderer"] = renderer
+    summary["settings"]["render_samples"] = render_samples if pictures.blender else None
+    summary["renders"] = pictures.stats
+    if seed_rows:
+        summary["seeds"] = _seed_summary(seed_rows)
     (out / "summary.json").write_text(dumps_strict(summary, indent=2))
     _write_table(out / "ns_vqa.md", summary)
     return summary
 
 
-def cogent_stage(cfg: dict[str, Any], seed: int, device: str, progress: bool) -> dict[str, Any]:
+def cogent_stage(cfg: dict[str, Any], seed: int, device: str, progress: bool,
+                 pictures: Pictures | None = None) -> dict[str, Any]:
     """Train the pipeline on CoGenT condition A; score it on fresh A and B scenes."""
+    pictures = pictures or Pictures("numpy", Path("."))
     n = cfg["cogent_scenes"]
-    train_a = make_vqa_data(n, QUESTIONS_PER_SCENE, np.random.default_rng([seed, 10]), condition="A")
-    n_test = min(cfg["test_questions"], 5000)
-    tests = {c: make_vqa_data(math.ceil(n_test / QUESTIONS_PER_SCENE) + 1, QUESTIONS_PER_SCENE,
-                              np.random.default_rng([seed, 11 if c == "A" else 12]), condition=c).subset(n_test)
-             for c in ("A", "B")}
+    train_a, tests = cogent_data(cfg, seed, pictures)
     model = NSVQA(n_programs=max(cfg["programs"]), reinforce_steps=cfg["reinforce_steps"], seed=seed,
-                  device=device, scene_parser=cfg["scene_parser"], question_parser=cfg["question_parser"],
-                  progress=progress).fit(train_a)
+                  device=device, scene_parser={**pictures.scene_parser_args(), **cfg["scene_parser"]},
+                  question_parser=cfg["question_parser"], progress=progress).fit(train_a)
     result: dict[str, Any] = {"train_scenes": n}
     for c, data in tests.items():
         result[c] = {**_score_pipeline(model, data, device),
-                     "object_accuracy": object_accuracy(model.parse_scenes(data.images), data.scenes)[
-                         "object_accuracy"]}
+                     "object_accuracy": object_accuracy(model.parse_scenes(data.images), data.scenes,
+                                                        match_on=pictures.match_on)["object_accuracy"]}
     result["drop_points"] = 100 * (result["A"]["accuracy"] - result["B"]["accuracy"])
     return result
+
+
+def cogent_data(cfg: dict[str, Any], seed: int, pictures: Pictures) -> tuple[VQAData, dict[str, VQAData]]:
+    """CoGenT's data: training scenes of condition A, and test questions on fresh A and B scenes."""
+    train_a = pictures(make_vqa_data(cfg["cogent_scenes"], QUESTIONS_PER_SCENE, np.random.default_rng([seed, 10]),
+                                     condition="A", split="cogentA"), "cogent_train_A")
+    n_test = min(cfg["test_questions"], cfg.get("cogent_test_questions", 5000))
+    tests = {c: pictures(make_vqa_data(pictures.test_scenes(n_test), QUESTIONS_PER_SCENE,
+                                       np.random.default_rng([seed, 11 if c == "A" else 12]), condition=c,
+                                       split=f"cogent{c}val"), f"cogent_test_{c}").subset(n_test)
+             for c in ("A", "B")}
+    return train_a, tests
+
+
+def seed_stage(cfg: dict[str, Any], seed: int, train: VQAData, test: VQAData, pictures: Pictures, device: str,
+               progress: bool) -> dict[str, Any]:
+    """The 270-program pipeline trained with training seed ``seed`` on the run's data, scored
+    on its test questions (accuracy, per type and per template, objects right)."""
+    k = max(cfg["programs"])
+    model, cost = metered(
+        lambda: NSVQA(n_programs=k, reinforce_steps=cfg["reinforce_steps"], seed=seed, device=device,
+                      scene_parser={**pictures.scene_parser_args(), **cfg["scene_parser"]},
+                      question_parser=cfg["question_parser"], progress=progress).fit(train), device)
+    objects = object_accuracy(model.parse_scenes(test.images), test.scenes,
+                              match_on=pictures.match_on)["object_accuracy"]
+    return {"seed": seed, "train_seconds": cost["wall_s"], "object_accuracy": objects,
+            **_score_pipeline(model, test, device)}
+
+
+def _seed_summary(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Mean and worst over training seeds, and the worst template of any seed."""
+    accs = [r["accuracy"] for r in rows.values()]
+    worst_template = min((r["min_template"][1], r["min_template"][0], s) for s, r in rows.items())
+    return {"seeds": len(rows), "accuracy_mean": float(np.mean(accs)), "accuracy_min": float(np.min(accs)),
+            "min_template": {"accuracy": worst_template[0], "template": worst_template[1], "seed": worst_template[2]},
+            "object_accuracy_min": float(min(r["object_accuracy"] for r in rows.values())), "by_seed": rows}
 
 
 def _deep_stages(stages: StageStore, cfg, train: VQAData, test: VQAData, seed: int, device: str, progress: bool,
@@ -388,9 +535,47 @@ def _pct(x: float) -> str:
     return f"{100 * x:.2f}%" if x == x else "—"
 
 
+def _worst(row: dict[str, Any]) -> str:
+    """A row's worst template and its accuracy (rows stored before templates were scored: a dash)."""
+    worst = row.get("min_template")
+    return f"{worst[0]} {_pct(worst[1])}" if worst else "—"
+
+
+def _pictures_lines(s: dict[str, Any]) -> list[str]:
+    if s.get("renderer", "numpy") == "numpy":
+        return ["Pictures: this package's numpy renderer (flat shaded silhouettes, exact masks).", ""]
+    cfg = s["settings"]
+    lines = [f"Pictures: Blender (Cycles, {cfg.get('render_samples', '?')} samples per pixel, denoised, CLEVR's base "
+             "scene, shapes and materials, camera and light jitter), 240 x 160, read back as a CLEVR image folder "
+             "and resized to 128 x 128.", "", "| data | scenes | dropped (an object under CLEVR's pixel floor) | "
+             "rendered now | images/s |", "|---|---|---|---|---|"]
+    for name, st in s.get("renders", {}).items():
+        rate = st.get("images_per_s")
+        lines.append(f"| {name} | {st['scenes']} | {st['dropped']} | {st.get('rendered', 0)} | "
+                     f"{'—' if rate is None else f'{rate:.2f}'} |")
+    return lines + [""]
+
+
+def _seed_lines(seeds: dict[str, Any] | None, types: Sequence[str]) -> list[str]:
+    if not seeds:
+        return []
+    lines = ["", f"## Training seeds ({seeds['seeds']}; same data, 270 programs)", "",
+             "| seed | objects right | accuracy | lowest type | worst template | train s |",
+             "|---|---|---|---|---|---|"]
+    for seed, r in seeds["by_seed"].items():
+        low = min(r["accuracy_by_type"], key=r["accuracy_by_type"].get)
+        lines.append(f"| {seed} | {_pct(r['object_accuracy'])} | {_pct(r['accuracy'])} | "
+                     f"{low} {_pct(r['accuracy_by_type'][low])} | {_worst(r)} | {r['train_seconds']:.0f} |")
+    worst = seeds["min_template"]
+    lines += ["", f"Mean accuracy {_pct(seeds['accuracy_mean'])}, worst seed {_pct(seeds['accuracy_min'])}; worst "
+              f"template of any seed: {worst['template']} {_pct(worst['accuracy'])} (seed {worst['seed']})."]
+    return lines
+
+
 def _write_table(path: Path, s: dict[str, Any]) -> None:
     types = ("count", "exist", "compare_integer", "query_attribute", "compare_attribute")
     lines = ["# NS-VQA on CLEVR-style scenes", ""]
+    lines += _pictures_lines(s)
     lines += [f"Executor on ground-truth scenes: {_pct(s['executor_agreement'])} agreement with the generator on "
               f"{s['executor_questions']} questions, {s['executor_questions_per_s']:.0f} questions/s (one thread, "
               f"from CLEVR JSON; {s.get('executor_questions_per_cpu_s', float('nan')):.0f} per CPU second).", ""]
@@ -398,17 +583,19 @@ def _write_table(path: Path, s: dict[str, Any]) -> None:
     lines += [f"Scene parser ({sp['train_scenes']} annotated scenes, {sp['train_seconds']:.0f} s): "
               f"{_pct(sp['object_accuracy'])} of held-out objects with all four attributes right.", ""]
     lines += ["## NS-VQA by annotated programs", "",
-              "| programs | QA pairs (REINFORCE) | accuracy | " + " | ".join(types) + " | programs exact | train s |",
-              "|---" * (5 + len(types)) + "|"]
+              "| programs | QA pairs (REINFORCE) | accuracy | " + " | ".join(types)
+              + " | worst template | programs exact | train s |",
+              "|---" * (6 + len(types)) + "|"]
     for k, r in s["by_programs"].items():
         lines.append(f"| {k} | {r['qa_pairs']} | {_pct(r['accuracy'])} | "
                      + " | ".join(_pct(r["accuracy_by_type"].get(t, float("nan"))) for t in types)
-                     + f" | {_pct(r['program_accuracy'])} | {r['train_seconds']:.0f} |")
+                     + f" | {_worst(r)} | {_pct(r['program_accuracy'])} | {r['train_seconds']:.0f} |")
     cog = s["cogent"]
     lines += ["", "## CoGenT (train A)", "", "| test | accuracy | objects right |", "|---|---|---|"]
     for c in ("A", "B"):
         lines.append(f"| {c} | {_pct(cog[c]['accuracy'])} | {_pct(cog[c]['object_accuracy'])} |")
     lines.append(f"\nDrop from A to B: {cog['drop_points']:.2f} points.")
+    lines += _seed_lines(s.get("seeds"), types)
     if s["deep"]:
         header = "| model | QA pairs | accuracy | " + " | ".join(types) + " | epochs (stopped by) | train s |"
         lines += ["", "## End-to-end baselines", "", header, "|---" * (5 + len(types)) + "|"]

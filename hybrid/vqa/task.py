@@ -43,6 +43,32 @@ def accuracy_by_type(data: VQAData, predicted: Sequence[str]) -> tuple[float, di
     return (float(right.mean()) if len(right) else float("nan")), by_type
 
 
+def template_of(question) -> str:
+    """A question's template, ``"<file stem>:<family index>"`` (``"single_or:3"``), or
+    ``"unknown"`` when the question does not say."""
+    name = question.template_filename
+    family = question.question_family_index
+    if name is None and family is None:
+        return "unknown"
+    stem = (name or "").removesuffix(".json")
+    return f"{stem}:{family}" if stem else f"family:{family}"
+
+
+def accuracy_by_template(data: VQAData, predicted: Sequence[str]) -> dict[str, float]:
+    """Answer accuracy per template (:func:`template_of`), for every template in ``data``.
+
+    Raises:
+        ValueError: ``predicted`` has the wrong length.
+    """
+    truth = data.answers()
+    if len(predicted) != len(truth):
+        raise ValueError(f"predicted has {len(predicted)} answers for {len(truth)} questions")
+    right: dict[str, list[bool]] = {}
+    for q, p, t in zip(data.questions, predicted, truth, strict=True):
+        right.setdefault(template_of(q), []).append(p == t)
+    return {k: float(np.mean(v)) for k, v in sorted(right.items())}
+
+
 class CLEVRTask:
     """CLEVR-style visual question answering from pixels.
 

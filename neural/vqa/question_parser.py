@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 from hybrid.neural.device import torch_device
+from hybrid.neural.vqa.grammar import GrammarTables, TypeGrammar
 from hybrid.neural.vqa.lexicon import (
     _PLACEHOLDER,
     Lexicon,
@@ -97,6 +98,10 @@ class QuestionParser:
         augment: in each epoch, the probability that an example is replaced by a variant
             with some optional values left out (see :func:`augment`); 0 turns it off.
         lexicon: the delexicalisation lexicon; ``None`` for :meth:`Lexicon.clevr`.
+        grammar: a :class:`~hybrid.neural.vqa.grammar.TypeGrammar` (function -> output and
+            input types): training and every decoding (greedy, beam, REINFORCE's sampling)
+            are then restricted to well-typed programs, the softmax taken over the tokens
+            the grammar allows at each step. ``None``: any token sequence.
 
     Attributes:
         src_vocab_: delexicalised question words; ``tgt_vocab_``: delexicalised program tokens.
@@ -119,6 +124,7 @@ class QuestionParser:
         dropout: float = 0.3,
         augment: float = 0.5,
         lexicon: Lexicon | None = None,
+        grammar: TypeGrammar | None = None,
     ):
         self.embed_dim = embed_dim
         self.hidden_dim = hidden_dim
@@ -133,6 +139,7 @@ class QuestionParser:
         self.dropout = dropout
         self.augment = augment
         self.lexicon = lexicon
+        self.grammar = grammar
 
     # ------------------------------------------------------------------ helpers
     def _check_config(self) -> None:
@@ -153,6 +160,8 @@ class QuestionParser:
             raise ValueError(f"augment must be in [0, 1], got {self.augment!r}")
         if self.lexicon is not None and not isinstance(self.lexicon, Lexicon):
             raise ValueError(f"lexicon must be a Lexicon or None, got {type(self.lexicon).__name__}")
+        if self.grammar is not None and not isinstance(self.grammar, TypeGrammar):
+            raise ValueError(f"grammar must be a TypeGrammar or None, got {type(self.grammar).__name__}")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "net_"):
@@ -219,6 +228,16 @@ class QuestionParser:
         for t in (PAD, START, UNK):
             banned[self.tgt_vocab_.stoi[t]] = True
         self._banned = banned.to(self.device_)
+        self._grammar = None
+        if self.grammar is not None:
+            end = self.tgt_vocab_.stoi[END]
+            self._grammar = GrammarTables(self.grammar, self.tgt_vocab_.itos, end, lambda t: split_token(t)[0])
+
+    def _typed(self, states: list[list[int]] | None, step: int) -> torch.Tensor | None:
+        """``(B, n_out)``: the tokens the grammar allows in each decoding state (``None``: no grammar)."""
+        if states is None:
+            return None
+        return self._grammar.mask(states, room=self.max_len - step - 1).to(self.device_)
 
     def _allowed(self, slots: Sequence[Mapping[str, str]]) -> torch.Tensor:
         """``(B, n_out)``: output tokens whose placeholders all occur in each question."""
@@ -239,7 +258,10 @@ class QuestionParser:
         inp = torch.cat([torch.full_like(tgt_ids[:, :1], self.tgt_vocab_.stoi[START]), tgt_ids[:, :-1]], 1)
         enc, mask, state = self.net_.encode(src_ids, lengths, drop)
         logits, _ = self.net_.decode(inp, state, enc, mask, drop)
-        logits = logits.masked_fill(~allowed.unsqueeze(1), float("-inf"))
+        usable = allowed.unsqueeze(1)
+        if self._grammar is not None:
+            usable = usable & self._grammar.replay(tgt, tgt_ids.shape[1]).to(self.device_)
+        logits = logits.masked_fill(~usable, float("-inf"))
         logp = torch.log_softmax(logits, -1)
         tok = logp.gather(-1, tgt_ids.unsqueeze(-1)).squeeze(-1)
         valid = torch.arange(tgt_ids.shape[1], device=self.device_)[None, :] < tgt_len.to(self.device_)[:, None]
@@ -260,11 +282,18 @@ class QuestionParser:
         done = torch.zeros(b, dtype=torch.bool, device=self.device_)
         out = []
         left = None if budget is None else budget.clone()
+        states = None if self._grammar is None else [self._grammar.start() for _ in range(b)]
         for step in range(self.max_len):
             logits, state = self.net_.decode(inp, state, enc, mask, ident)
             logits = logits[:, 0].masked_fill(~allowed, float("-inf"))
             if left is not None:
                 logits = logits.masked_fill(self._over_budget(left), float("-inf"))
+            typed = self._typed(states, step)
+            if typed is not None:
+                logits = logits.masked_fill(~typed, float("-inf"))
+            # a row the masks leave nothing may end (its program is then incomplete)
+            stuck = ~torch.isfinite(logits).any(-1, keepdim=True)
+            logits = torch.where(stuck & (torch.arange(logits.shape[1], device=self.device_) == end_id), 0.0, logits)
             if step == self.max_len - 1:  # the last token must end the program
                 logits = torch.where(
                     torch.arange(logits.shape[1], device=self.device_)[None, :] == end_id, 0.0, float("-inf")
@@ -278,6 +307,8 @@ class QuestionParser:
             nxt = torch.where(done, torch.full_like(nxt, pad_id), nxt)
             if left is not None:
                 left = left - self._need[nxt]
+            if states is not None:
+                states = [self._grammar.step(st, t) for st, t in zip(states, nxt.tolist(), strict=True)]
             out.append(nxt)
             done = done | (nxt == end_id)
             inp = nxt.unsqueeze(1)
@@ -305,9 +336,13 @@ class QuestionParser:
         done = torch.zeros(b, k, dtype=torch.bool, device=dev)
         inp = torch.full((b * k, 1), self.tgt_vocab_.stoi[START], dtype=torch.long, device=dev)
         only = lambda t: torch.where(torch.arange(n_out, device=dev) == t, 0.0, float("-inf"))  # noqa: E731
+        states = None if self._grammar is None else [self._grammar.start() for _ in range(b * k)]
         for step in range(self.max_len):
             logits, (h, c) = self.net_.decode(inp, (h, c), enc, mask, ident)
             usable = allowed if left is None else allowed & ~self._over_budget(left)
+            typed = self._typed(states, step)
+            if typed is not None:
+                usable = usable & typed
             logp = torch.log_softmax(logits[:, 0].masked_fill(~usable, float("-inf")), -1)
             if step == self.max_len - 1:
                 logp = only(end_id).expand_as(logp)
@@ -321,6 +356,9 @@ class QuestionParser:
             h, c = h[:, sel], c[:, sel]
             if left is not None:
                 left = left[sel] - self._need[tok.view(-1)]
+            if states is not None:
+                states = [self._grammar.step(states[r], t) for r, t in zip(sel.tolist(), tok.view(-1).tolist(),
+                                                                           strict=True)]
             inp = tok.view(-1, 1)
             if bool(done.all()):
                 break
@@ -649,6 +687,7 @@ class QuestionParser:
                 "config": {k: getattr(self, k) for k in self._CONFIG},
                 "vocab": {"src": self.src_vocab_.to_dict(), "tgt": self.tgt_vocab_.to_dict()},
                 "lexicon": self.lexicon_.to_dict(),
+                "grammar": None if self.grammar is None else self.grammar.to_dict(),
                 "state": {k: v.detach().cpu() for k, v in self.net_.state_dict().items()},
             },
             path,
@@ -669,7 +708,9 @@ class QuestionParser:
         if not isinstance(data, dict) or not {"config", "vocab", "lexicon", "state"} <= set(data):
             raise ValueError(f"{path!s} does not hold a saved QuestionParser")
         lexicon = Lexicon.from_dict(data["lexicon"])
-        self = cls(**data["config"], device=device, lexicon=lexicon)
+        grammar = data.get("grammar")  # absent in files written before typed decoding
+        grammar = None if grammar is None else TypeGrammar.from_dict(grammar)
+        self = cls(**data["config"], device=device, lexicon=lexicon, grammar=grammar)
         self.device_ = torch_device(device)
         self.lexicon_ = lexicon
         self.gen_ = torch.Generator(device=self.device_).manual_seed(self.seed)

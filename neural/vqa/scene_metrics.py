@@ -14,14 +14,19 @@ from hybrid.tasks.clevr.scene import ATTRIBUTES, Scene
 # -- evaluation ----------------------------------------------------------------------
 
 
-def _match(pred: Scene, true: Scene, image_size: int, max_distance_px: float):
-    """Hungarian matching of objects by projected-centre distance: (pairs (t, p), distances)."""
+def _centres(scene: Scene, image_size: int, match_on: str) -> np.ndarray:
+    if match_on == "pixels":
+        return np.array([o.pixel_coords[:2] for o in scene.objects], dtype=float)
+    return np.array([project(o.coords, image_size)[:2] for o in scene.objects])
+
+
+def _match(pred: Scene, true: Scene, image_size: int, max_distance_px: float, match_on: str = "coords"):
+    """Hungarian matching of objects by centre distance in the image: (pairs (t, p), distances)."""
     from scipy.optimize import linear_sum_assignment
 
     if not pred.objects or not true.objects:
         return [], []
-    tp = np.array([project(o.coords, image_size)[:2] for o in true.objects])
-    pp = np.array([project(o.coords, image_size)[:2] for o in pred.objects])
+    tp, pp = _centres(true, image_size, match_on), _centres(pred, image_size, match_on)
     dist = np.linalg.norm(tp[:, None, :] - pp[None, :, :], axis=-1)
     rows, cols = linear_sum_assignment(dist)
     keep = dist[rows, cols] <= max_distance_px
@@ -35,13 +40,20 @@ def _relations(scene: Scene) -> dict:
 
 
 def object_accuracy(
-    predicted: Sequence[Scene], truth: Sequence[Scene], image_size: int = 128, max_distance_px: float = 3.0
+    predicted: Sequence[Scene],
+    truth: Sequence[Scene],
+    image_size: int = 128,
+    max_distance_px: float = 3.0,
+    match_on: str = "coords",
 ) -> dict:
     """Score parsed scenes against the true ones.
 
-    Objects are matched one-to-one (Hungarian, on the distance between their projected
-    centres in an ``image_size`` image); a pair further apart than ``max_distance_px``
-    is no match.
+    Objects are matched one-to-one (Hungarian, on the distance between their centres in
+    the image); a pair further apart than ``max_distance_px`` is no match. ``match_on``:
+    ``"coords"`` projects both tables' ``coords`` with the numpy renderer's camera into an
+    ``image_size`` image; ``"pixels"`` takes each object's ``pixel_coords`` as they are
+    (pictures from another renderer: the truth's must be in the image's pixels, as
+    :func:`~hybrid.vqa.data.load_clevr` with ``images=`` gives them).
 
     Returns:
         A dict of floats:
@@ -62,6 +74,8 @@ def object_accuracy(
         ValueError: the two sequences differ in length or hold something else than scenes.
     """
     predicted, truth = list(predicted), list(truth)
+    if match_on not in ("coords", "pixels"):
+        raise ValueError(f"match_on must be 'coords' or 'pixels', got {match_on!r}")
     if len(predicted) != len(truth):
         raise ValueError(f"predicted and truth must have the same length, got {len(predicted)} and {len(truth)}")
     for name, seq in (("predicted", predicted), ("truth", truth)):
@@ -72,7 +86,7 @@ def object_accuracy(
     attr_right = dict.fromkeys(ATTRIBUTES, 0)
     dists, errs = [], []
     for p, t in zip(predicted, truth, strict=True):
-        pairs, d = _match(p, t, image_size, max_distance_px)
+        pairs, d = _match(p, t, image_size, max_distance_px, match_on)
         n_true += len(t.objects)
         n_pred += len(p.objects)
         n_match += len(pairs)

@@ -59,6 +59,7 @@ import torch.nn.functional as F
 from hybrid.neural.device import torch_device
 from hybrid.neural.vqa.scene_metrics import object_accuracy
 from hybrid.tasks._checks import is_int, is_real
+from hybrid.tasks.clevr.camera import fit_camera, ground_point
 from hybrid.tasks.clevr.generator import DIRECTIONS, compute_relationships, object_height
 from hybrid.tasks.clevr.render import COS_ELEVATION, HALF_EXTENT, SIN_ELEVATION, VERTICAL_OFFSET, project
 from hybrid.tasks.clevr.scene import Scene, SceneObject, vocabulary
@@ -261,7 +262,7 @@ def _focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 class _Targets:
     """Training targets of a set of scenes on the stride-2 grid."""
 
-    def __init__(self, scenes: Sequence[Scene], image_size: int, sigma: float = 1.0):
+    def __init__(self, scenes: Sequence[Scene], image_size: int, sigma: float = 1.0, recorded: bool = False):
         cells = image_size // STRIDE
         self.heat = np.zeros((len(scenes), 1, cells, cells), dtype=np.float32)
         grid = np.arange(cells) + 0.5
@@ -269,7 +270,7 @@ class _Targets:
         img, row, col, off, labels = [], [], [], [], []
         for n, scene in enumerate(scenes):
             for k, obj in enumerate(scene.objects):
-                px, py, _ = project(obj.coords, image_size)
+                px, py, _ = obj.pixel_coords if recorded else project(obj.coords, image_size)
                 cx, cy = px / STRIDE, py / STRIDE
                 j, i = min(max(int(math.floor(cx)), 0), cells - 1), min(max(int(math.floor(cy)), 0), cells - 1)
                 g = np.exp(-((grid[None, :] - cx) ** 2 + (grid[:, None] - cy) ** 2) / (2 * sigma**2))
@@ -316,6 +317,15 @@ class SceneParser:
             correlation of its training scenes (a parser trained on CLEVR-CoGenT A then
             reads B's colour-shape pairs). ``False``: one network reads everything from
             the plain image, as before.
+        positions: where an object's centre is in the training images: ``"projected"``
+            (this package's numpy renders: :func:`~hybrid.tasks.clevr.render.project` of
+            its ``coords``, and :func:`unproject` back) or ``"recorded"`` (any other
+            pictures -- Blender renders, CLEVR's own images: each object's
+            ``pixel_coords``, which must be in the pixels of the images given; the
+            camera is then fitted to the training tables by
+            :func:`~hybrid.tasks.clevr.camera.fit_camera`, and parsed objects are put
+            on the ground through it, their relations computed with the training
+            scenes' ``directions``).
         seed: seeds the initialisation and the minibatch order (a ``torch.Generator``).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         progress: show a tqdm bar over epochs.
@@ -325,6 +335,8 @@ class SceneParser:
         device_: the ``torch.device`` it lives on.
         history_: mean training loss of each epoch.
         epochs_: epochs actually run; ``fit_seconds_``: training wall time.
+        camera_: with ``positions="recorded"``, the fitted 3 x 4 camera; ``directions_``:
+            the directions relations are computed with.
     """
 
     def __init__(
@@ -339,6 +351,7 @@ class SceneParser:
         threshold: float = 0.3,
         max_seconds: float | None = None,
         factored_colour: bool = True,
+        positions: str = "projected",
         seed: int = 0,
         device: str = "cpu",
         progress: bool = False,
@@ -353,6 +366,7 @@ class SceneParser:
         self.threshold = threshold
         self.max_seconds = max_seconds
         self.factored_colour = factored_colour
+        self.positions = positions
         self.seed = seed
         self.device = device
         self.progress = progress
@@ -371,6 +385,7 @@ class SceneParser:
             "threshold": self.threshold,
             "max_seconds": self.max_seconds,
             "factored_colour": self.factored_colour,
+            "positions": self.positions,
             "seed": self.seed,
         }
 
@@ -387,6 +402,8 @@ class SceneParser:
             raise ValueError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
         if not is_int(self.seed):
             raise ValueError(f"seed must be an int, got {self.seed!r}")
+        if self.positions not in ("projected", "recorded"):
+            raise ValueError(f"positions must be 'projected' or 'recorded', got {self.positions!r}")
         if not isinstance(self.factored_colour, (bool, np.bool_)):
             raise ValueError(f"factored_colour must be a bool, got {self.factored_colour!r}")
         for name in ("lr", "weight_decay"):
@@ -439,7 +456,17 @@ class SceneParser:
         for n, scene in enumerate(scenes):
             if not isinstance(scene, Scene):
                 raise ValueError(f"scenes[{n}] must be a Scene, got {type(scene).__name__}")
-        targets = _Targets(scenes, self.image_size)
+        recorded = self.positions == "recorded"
+        if recorded:
+            points = [(o.coords, o.pixel_coords) for scene in scenes for o in scene.objects]
+            try:
+                self.camera_ = fit_camera([c for c, _ in points], [p for _, p in points])
+            except ValueError as exc:
+                raise ValueError(f"positions='recorded': no camera fits the scenes' pixel_coords: {exc}") from None
+            self.directions_ = dict(next((s.directions for s in scenes if s.directions), DIRECTIONS))
+        else:
+            self.camera_, self.directions_ = None, dict(DIRECTIONS)
+        targets = _Targets(scenes, self.image_size, recorded=recorded)
 
         gen = torch.Generator().manual_seed(int(self.seed))
         net = self._build(torch.device("cpu"))
@@ -540,8 +567,9 @@ class SceneParser:
             batch_size: images per forward pass.
 
         Returns:
-            ``N`` scenes: objects (attributes, ``coords`` recovered by :func:`unproject`,
-            ``pixel_coords`` from :func:`project`, rotation 0) ordered by image row then
+            ``N`` scenes: objects (attributes, ``coords`` recovered by :func:`unproject`
+            -- through the fitted camera with ``positions="recorded"`` --, ``pixel_coords``
+            where they were found, rotation 0) ordered by image row then
             column, CLEVR's relationships and directions, ``image_index`` ``i``.
 
         Raises:
@@ -571,15 +599,18 @@ class SceneParser:
                         for a, name in enumerate(_HEAD_ATTRIBUTES):
                             k = int(np.argmax(pooled[b, bounds[a] - 3 : bounds[a + 1] - 3, i, j]))
                             attrs[name] = values[a][k]
-                        coords = unproject(px, py, object_height(attrs["shape"], attrs["size"]), self.image_size)
-                        objects.append(
-                            SceneObject(**attrs, coords=coords, pixel_coords=project(coords, self.image_size))
-                        )
+                        height = object_height(attrs["shape"], attrs["size"])
+                        if self.camera_ is None:
+                            coords = unproject(px, py, height, self.image_size)
+                            pixel = project(coords, self.image_size)
+                        else:
+                            coords, pixel = ground_point(self.camera_, px, py, height), (px, py, 0.0)
+                        objects.append(SceneObject(**attrs, coords=coords, pixel_coords=pixel))
                     scenes.append(
                         Scene(
                             objects=tuple(objects),
-                            relationships=compute_relationships(objects, DIRECTIONS),
-                            directions=DIRECTIONS,
+                            relationships=compute_relationships(objects, self.directions_),
+                            directions=self.directions_,
                             image_index=len(scenes),
                         )
                     )
@@ -590,7 +621,9 @@ class SceneParser:
     def save(self, path) -> None:
         """Write the configuration and weights to ``path`` (``torch.save`` of plain data)."""
         self._check_fitted()
-        torch.save({"config": self._config(), "state": self.net_.state_dict()}, Path(path))
+        camera = None if self.camera_ is None else self.camera_.tolist()
+        view = {"camera": camera, "directions": {k: list(v) for k, v in self.directions_.items()}}
+        torch.save({"config": self._config(), "state": self.net_.state_dict(), "view": view}, Path(path))
 
     @classmethod
     def load(cls, path, device: str = "cpu") -> SceneParser:
@@ -610,4 +643,7 @@ class SceneParser:
         net.load_state_dict(blob["state"])
         parser.net_ = net.to(dev).eval()
         parser.device_ = dev
+        view = blob.get("view") or {}  # absent in files saved before recorded positions
+        parser.camera_ = None if view.get("camera") is None else np.asarray(view["camera"], dtype=float)
+        parser.directions_ = {k: tuple(v) for k, v in view.get("directions", DIRECTIONS).items()}
         return parser

@@ -9,7 +9,7 @@ from hybrid.tasks.clevr.generator import (
     image_filename,
     object_height,
 )
-from hybrid.tasks.clevr.io import Question, read_questions, read_scenes, write_questions, write_scenes
+from hybrid.tasks.clevr.io import Question, read_images, read_questions, read_scenes, write_questions, write_scenes
 from hybrid.tasks.clevr.questions import (
     INVALID,
     QUESTION_TYPES,
@@ -64,6 +64,7 @@ __all__ = [
     "load_json",
     "object_height",
     "project",
+    "read_images",
     "read_questions",
     "read_scenes",
     "render_scene",

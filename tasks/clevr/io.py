@@ -1,4 +1,5 @@
-"""CLEVR's own file formats, read and written: ``CLEVR_scenes.json`` and ``CLEVR_questions.json``.
+"""CLEVR's own file formats, read and written: ``CLEVR_scenes.json``, ``CLEVR_questions.json``
+and image folders (read by :func:`read_images`).
 
 A scenes file is ``{"info": {...}, "scenes": [scene, ...]}`` with each scene
 ``{"split", "image_index", "image_filename", "objects": [{"color", "size", "shape",
@@ -21,8 +22,10 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hybrid.tasks._checks import finite_float
 from hybrid.tasks.clevr.generator import compute_relationships
 from hybrid.tasks.clevr.scene import Scene, SceneObject, vocabulary
@@ -434,3 +437,73 @@ def read_questions(path: str | os.PathLike) -> list[Question]:
         return [question_from_dict(record, i) for i, record in enumerate(records)]
     except ValueError as exc:
         raise ValueError(f"{os.fspath(path)}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- images
+
+
+def read_images(
+    folder: str | os.PathLike, scenes: Sequence[Scene], size: int | tuple[int, int] | None = None
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Read the image of each scene from a CLEVR image folder (``CLEVR_v1.0/images/val/``).
+
+    Each scene's ``image_filename`` is looked up in ``folder``; PNG, JPEG, RGBA or grey
+    images are read as RGB (CLEVR's PNGs carry an alpha channel).
+
+    Args:
+        folder: the folder holding the images.
+        scenes: the scenes, whose ``image_filename`` names their image.
+        size: resize every image to ``size`` x ``size`` (an int) or ``(width, height)``
+            (antialiased bilinear); ``None`` keeps them as they are, and they must then
+            all have one size.
+
+    Returns:
+        ``(images, original sizes)``: an ``(n, H, W, 3)`` uint8 array and each image's
+        ``(width, height)`` on disk (to rescale its ``pixel_coords``).
+
+    Raises:
+        FileNotFoundError: ``folder`` is not a folder, or a scene's image is not in it (the
+            message names the file and the scene, and says when the folder holds none of
+            the scenes' images: the folder of another split or data set).
+        ValueError: a scene without ``image_filename``, an unreadable image (named), or
+            images of different sizes with ``size=None``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"images folder {root} does not exist or is not a folder")
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)
+    paths = []
+    for i, scene in enumerate(scenes):
+        if not scene.image_filename:
+            raise ValueError(f"scenes[{i}] has no image_filename: cannot find its image in {root}")
+        paths.append(root / scene.image_filename)
+    missing = [(i, p) for i, p in enumerate(paths) if not p.is_file()]
+    if missing:
+        i, p = missing[0]
+        if len(missing) == len(paths):
+            raise FileNotFoundError(
+                f"images folder {root} holds none of the scenes' {len(paths)} images (the first, {p.name}, for "
+                f"scenes[{i}]): is it the folder of this scenes file's split?"
+            )
+        raise FileNotFoundError(f"{p}: no image for scenes[{i}] ({len(missing)} of {len(paths)} images missing)")
+    images, sizes = [], []
+    for p in paths:
+        try:
+            with Image.open(p) as im:
+                im.load()
+                sizes.append(im.size)
+                rgb = im.convert("RGB")
+        except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+            raise ValueError(f"{p} is not a readable image: {exc}") from None
+        if size is not None and rgb.size != tuple(size):
+            rgb = rgb.resize(tuple(size), Image.Resampling.BILINEAR)
+        images.append(np.asarray(rgb, dtype=np.uint8))
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise ValueError(f"images in {root} differ in size ({sorted(shapes)[:3]}...): give size= to resize them")
+    if not images:
+        return np.zeros((0, 1, 1, 3), dtype=np.uint8), []
+    return np.stack(images), sizes

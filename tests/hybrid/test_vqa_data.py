@@ -144,3 +144,106 @@ def test_reproduce_summary_and_table_from_stored_stages(tmp_path):
     assert "| cnn-lstm | 1000 | 1e+12 | 0.5 | 2e+11 | 0.2 |" in text
     # a run the epoch cap ended is flagged
     assert "| 12 (early-stopping) |" in text and "300 (epoch-cap) **(cap)**" in text
+
+
+def _clevr_folder(tmp_path, data, size=(240, 160), mode="RGBA"):
+    """``data`` written as CLEVR ships it: scenes and questions files, and an image folder of
+    ``size`` PNGs (its renders stretched, with an alpha channel as CLEVR's PNGs have)."""
+    from PIL import Image
+
+    folder = tmp_path / "images" / "val"
+    folder.mkdir(parents=True)
+    for image, scene in zip(data.images, data.scenes, strict=True):
+        Image.fromarray(image).resize(size).convert(mode).save(folder / scene.image_filename)
+    write_scenes(tmp_path / "CLEVR_val_scenes.json", data.scenes)
+    write_questions(tmp_path / "CLEVR_val_questions.json", data.questions)
+    return folder
+
+
+def test_clevr_image_folder_is_read_as_it_is_and_pixel_coords_follow_the_resize(tmp_path, data):
+    folder = _clevr_folder(tmp_path, data)
+    loaded = load_clevr(tmp_path / "CLEVR_val_scenes.json", tmp_path / "CLEVR_val_questions.json", images=folder,
+                        image_size=64)
+    assert loaded.images.shape == (12, 64, 64, 3) and loaded.images.dtype == np.uint8
+    assert loaded.answers() == data.answers()
+    # 240 x 160 on disk -> 64 x 64: columns scale by 64/240, rows by 64/160, depth kept
+    before, after = data.scenes[0].objects[0].pixel_coords, loaded.scenes[0].objects[0].pixel_coords
+    assert after == pytest.approx((before[0] * 64 / 240, before[1] * 64 / 160, before[2]))
+    # the pictures are the files' (not redrawn): compare with the file resized directly
+    from PIL import Image
+
+    with Image.open(folder / data.scenes[3].image_filename) as im:
+        direct = np.asarray(im.convert("RGB").resize((64, 64), Image.Resampling.BILINEAR))
+    assert np.array_equal(loaded.images[3], direct)
+
+
+def test_clevr_image_folder_errors_name_the_file(tmp_path, data):
+    folder = _clevr_folder(tmp_path, data)
+    scenes, questions = tmp_path / "CLEVR_val_scenes.json", tmp_path / "CLEVR_val_questions.json"
+    missing = folder / data.scenes[5].image_filename
+    missing.rename(folder / "elsewhere.png")
+    with pytest.raises(FileNotFoundError, match=missing.name + ".*scenes\\[5\\].*1 of 12"):
+        load_clevr(scenes, questions, images=folder)
+    (folder / "elsewhere.png").rename(missing)
+    missing.write_bytes(b"not a png")
+    with pytest.raises(ValueError, match=missing.name + " is not a readable image"):
+        load_clevr(scenes, questions, images=folder)
+    empty = tmp_path / "train_images"
+    empty.mkdir()
+    (empty / "CLEVR_train_000000.png").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="holds none of the scenes' 12 images"):
+        load_clevr(scenes, questions, images=empty)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_clevr(scenes, questions, images=tmp_path / "nowhere")
+
+
+def test_generator_answers_load_as_clevr_spells_them(tmp_path, data):
+    import json
+
+    write_scenes(tmp_path / "s.json", data.scenes)
+    records = [{"question": q.question, "image_index": q.image_index, "program": list(q.program),
+                "answer": {"yes": True, "no": False}.get(q.answer, int(q.answer) if q.answer.isdigit() else q.answer)}
+               for q in data.questions]
+    (tmp_path / "q.json").write_text(json.dumps({"questions": records}))
+    loaded = load_clevr(tmp_path / "s.json", tmp_path / "q.json")
+    assert loaded.answers() == data.answers()
+    assert all(isinstance(q.answer, str) for q in loaded.questions)
+
+
+def test_accuracy_by_template_names_each_template(data):
+    from hybrid.vqa.task import accuracy_by_template, template_of
+
+    truth = data.answers()
+    wrong_first = ["wrong"] + truth[1:]
+    by_template = accuracy_by_template(data, wrong_first)
+    first = template_of(data.questions[0])
+    same = sum(template_of(q) == first for q in data.questions)
+    assert by_template[first] == pytest.approx(1 - 1 / same)
+    assert all(v == 1.0 for k, v in by_template.items() if k != first)
+    assert ":" in first and not first.endswith(".json")
+
+
+def test_seed_summary_reports_mean_worst_seed_and_worst_template(tmp_path):
+    from hybrid.vqa.reproduce import _seed_lines, _seed_summary
+
+    types = {"count": 0.99, "exist": 1.0}
+    rows = {"0": {"accuracy": 0.996, "object_accuracy": 0.999, "accuracy_by_type": types, "train_seconds": 10.0,
+                  "min_template": ["single_or:3", 0.98]},
+            "1": {"accuracy": 0.990, "object_accuracy": 0.998, "accuracy_by_type": types, "train_seconds": 11.0,
+                  "min_template": ["single_or:7", 0.95]}}
+    seeds = _seed_summary(rows)
+    assert seeds["accuracy_mean"] == pytest.approx(0.993) and seeds["accuracy_min"] == pytest.approx(0.99)
+    assert seeds["min_template"] == {"accuracy": 0.95, "template": "single_or:7", "seed": "1"}
+    text = "\n".join(_seed_lines(seeds, list(types)))
+    assert "| 1 | 99.80% | 99.00% | count 99.00% | single_or:7 95.00% | 11 |" in text
+    assert "worst seed 99.00%" in text
+
+
+def test_pictures_keep_numpy_data_and_refuse_unknown_renderers(tmp_path, data):
+    from hybrid.vqa.reproduce import Pictures
+
+    assert Pictures("numpy", tmp_path)(data, "train") is data
+    assert Pictures("numpy", tmp_path).scene_parser_args() == {}
+    assert Pictures("blender", tmp_path).scene_parser_args() == {"positions": "recorded"}
+    with pytest.raises(ValueError, match="renderer"):
+        Pictures("povray", tmp_path)

@@ -202,3 +202,37 @@ def test_factored_colour_is_an_option_and_old_files_load_as_one_network(tmp_path
     assert factored.net_.colour is not None
     with pytest.raises(ValueError, match="factored_colour"):
         SceneParser(image_size=SIZE, factored_colour="yes").fit(images, scenes)
+
+
+def test_recorded_positions_train_on_pictures_the_numpy_renderer_did_not_draw(held_out, tmp_path):
+    """Mirror every picture left to right and record each object's pixel there: a parser
+    with ``positions="recorded"`` learns the mirrored camera from the tables and puts parsed
+    objects back where they stand; the default (projected) mode could not."""
+
+    def mirrored(images, scenes):
+        flipped = np.ascontiguousarray(images[:, :, ::-1])
+        moved = [dataclasses.replace(s, objects=tuple(
+            dataclasses.replace(o, pixel_coords=(SIZE - project(o.coords, SIZE)[0], *project(o.coords, SIZE)[1:]))
+            for o in s.objects)) for s in scenes]
+        return flipped, moved
+
+    images, scenes = mirrored(*_data(60, 0))
+    parser = SceneParser(image_size=SIZE, channels=16, epochs=25, batch_size=16, lr=5e-3, seed=0,
+                         positions="recorded").fit(images, scenes)
+    obj = scenes[0].objects[0]
+    u, v, _ = obj.pixel_coords
+    from hybrid.tasks.clevr.camera import ground_point
+
+    assert ground_point(parser.camera_, u, v, obj.coords[2]) == pytest.approx(obj.coords, abs=1e-6)
+    test_images, test_scenes = mirrored(*held_out)
+    parsed = parser.parse(test_images)
+    by_pixels = object_accuracy(parsed, test_scenes, image_size=SIZE, max_distance_px=2.0, match_on="pixels")
+    by_coords = object_accuracy(parsed, test_scenes, image_size=SIZE, max_distance_px=2.0)
+    assert by_pixels["recall"] > 0.7 and by_coords["recall"] > 0.7  # found where they are, and put back on the ground
+    assert by_coords["coords_error"] < 0.2
+    parser.save(tmp_path / "recorded.pt")  # the camera and directions travel with the weights
+    assert SceneParser.load(tmp_path / "recorded.pt").parse(test_images[:5]) == parsed[:5]
+    with pytest.raises(ValueError, match="match_on"):
+        object_accuracy(parsed, test_scenes, match_on="boxes")
+    with pytest.raises(ValueError, match="positions"):
+        SceneParser(positions="guessed").fit(images, scenes)
