@@ -235,8 +235,13 @@ def test_seed_summary_reports_mean_worst_seed_and_worst_template(tmp_path):
     assert seeds["accuracy_mean"] == pytest.approx(0.993) and seeds["accuracy_min"] == pytest.approx(0.99)
     assert seeds["min_template"] == {"accuracy": 0.95, "template": "single_or:7", "seed": "1"}
     text = "\n".join(_seed_lines(seeds, list(types)))
-    assert "| 1 | 99.80% | 99.00% | count 99.00% | single_or:7 95.00% | 11 |" in text
-    assert "worst seed 99.00%" in text
+    assert "| 1 | 99.80% | 99.00% | count 99.00% | single_or:7 95.00% | — | — | 11 |" in text
+    assert "worst seed 99.00%" in text and "Guided" not in text
+    for r in rows.values():
+        r["guided"] = {"accuracy": 0.997, "min_template": ["compare_integer:7", 0.99]}
+    seeds = _seed_summary(rows)
+    assert seeds["guided"]["accuracy_mean"] == pytest.approx(0.997) and seeds["min_template"]["accuracy"] == 0.95
+    assert "Guided decoding: mean accuracy 99.70%" in "\n".join(_seed_lines(seeds, list(types)))
 
 
 def test_pictures_keep_numpy_data_and_refuse_unknown_renderers(tmp_path, data):
