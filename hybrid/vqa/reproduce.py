@@ -350,7 +350,7 @@ def reproduce_ns_vqa(
                     best = pipelines[str(max(cfg["programs"]))]
                     return seed_stage(cfg, s, train, test, pictures, device, progress,
                                       trained=(NSVQA.load(out / "model", device=device), best["train_seconds"]))
-                return seed_stage(cfg, s, train, test, pictures, device, progress)
+                return seed_stage(cfg, s, train, test, pictures, device, progress, save_to=out / "seeds" / f"seed_{s}")
 
             seed_rows[str(s)] = stages.run(f"seed_{s}", fit_seed, key={**METERED, **picture_key, **PIPELINE})
             row = seed_rows[str(s)]
@@ -405,12 +405,14 @@ def cogent_data(cfg: dict[str, Any], seed: int, pictures: Pictures) -> tuple[VQA
 
 
 def seed_stage(cfg: dict[str, Any], seed: int, train: VQAData, test: VQAData, pictures: Pictures, device: str,
-               progress: bool, trained: tuple[NSVQA, float] | None = None) -> dict[str, Any]:
+               progress: bool, trained: tuple[NSVQA, float] | None = None,
+               save_to: Path | None = None) -> dict[str, Any]:
     """The 270-program pipeline trained with training seed ``seed`` on the run's data, scored
     on its test questions (accuracy, per type and per template, objects right).
 
     ``trained``: ``(pipeline, its training seconds)`` already trained with this seed (the
-    run's own), scored without training it again."""
+    run's own), scored without training it again. ``save_to``: a folder to save a newly
+    trained pipeline in (``NSVQA.load`` reads it back)."""
     k = max(cfg["programs"])
     if trained is not None:
         model, cost = trained[0], {"wall_s": trained[1]}
@@ -419,6 +421,8 @@ def seed_stage(cfg: dict[str, Any], seed: int, train: VQAData, test: VQAData, pi
             lambda: NSVQA(n_programs=k, reinforce_steps=cfg["reinforce_steps"], seed=seed, device=device,
                           scene_parser={**pictures.scene_parser_args(), **cfg["scene_parser"]},
                           question_parser=cfg["question_parser"], progress=progress).fit(train), device)
+        if save_to is not None:
+            model.save(save_to)
     objects = object_accuracy(model.parse_scenes(test.images), test.scenes,
                               match_on=pictures.match_on)["object_accuracy"]
     row = {"seed": seed, "train_seconds": cost["wall_s"], "object_accuracy": objects,

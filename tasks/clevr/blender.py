@@ -14,9 +14,9 @@ are repaired here:
 - the shader groups' BSDF nodes come in with a closure ``Weight`` of 0 and the rubber
   group's ``Normal`` input linked to a group socket whose value is (0, 0, 0): both make
   objects render black. Weights are set to 1 and the normal links removed, so each BSDF
-  uses the surface normal, as Blender 2.78 did for an unlinked group normal;
+  uses the surface normal (the two changes that make the objects lit again in Blender 5);
 - the camera keeps its nominal orientation when its location is jittered (CLEVR's camera
-  tracks the origin, so its orientation moves by up to ~3 degrees): then a scene's
+  tracks the origin, so its orientation moves by a few degrees): then a scene's
   left/right/front/behind directions are the same for every image, and a point's pixel
   maps back to the ground by one projective map per object height
   (:class:`~hybrid.neural.vqa.scene_parser.SceneParser` learns it from its training scenes);
@@ -286,7 +286,7 @@ class BlenderRenderer:
         scene.render.use_persistent_data = True
         cycles.blur_glossy = 2.0  # as CLEVR
         cycles.transparent_max_bounces = 8
-        cycles.max_bounces = 4  # CLEVR leaves Blender's default; 4 is what its pictures show
+        cycles.max_bounces = 4  # fewer light bounces than Blender's default 12: our choice, for speed
         cycles.use_adaptive_sampling = False
         if self.settings.threads:
             scene.render.threads_mode = "FIXED"
