@@ -59,8 +59,12 @@ def _settings(quick: bool, renderer: str = "numpy") -> dict[str, Any]:
     if renderer == "blender":
         # Each picture is a Cycles render (~1 s on 2 cores): CoGenT gets fewer scenes, and
         # the baselines train on the rendered training pool only.
+        # Small objects are ~6 pixels wide at 128 (shape errors on small cubes and spheres
+        # dominated a first run there): the scene parser reads them at 192.
         cfg.update({"programs": [max(cfg["programs"])], "cogent_scenes": 100 if quick else 500,
-                    "cogent_test_questions": 500 if quick else 2000,
+                    "cogent_test_questions": 500 if quick else 2000, "image_size": 192,
+                    "scene_parser": {**cfg["scene_parser"], "image_size": 192,
+                                     **({} if quick else {"presentations": 24_000})},
                     "deep_budgets": [b for b in cfg["deep_budgets"] if b <= cfg["train_scenes"] * QUESTIONS_PER_SCENE]})
     return cfg
 
@@ -188,10 +192,12 @@ class Pictures:
             (render time and images per second as measured when the renders were made).
     """
 
-    def __init__(self, renderer: str, folder: Path, settings=None, progress: bool = True) -> None:
+    def __init__(self, renderer: str, folder: Path, settings=None, progress: bool = True,
+                 image_size: int = 128) -> None:
         if renderer not in ("numpy", "blender"):
             raise ValueError(f"renderer must be 'numpy' or 'blender', got {renderer!r}")
         self.renderer, self.folder, self.settings, self.progress = renderer, Path(folder), settings, progress
+        self.image_size = image_size
         self.stats: dict[str, dict[str, Any]] = {}
 
     @property
@@ -203,7 +209,8 @@ class Pictures:
         """``data`` as this run pictures it (Blender: scenes CLEVR would re-draw dropped)."""
         if not self.blender:
             return data
-        pictured, stats = blender_vqa_data(data, self.folder / name, self.settings, progress=self.progress)
+        pictured, stats = blender_vqa_data(data, self.folder / name, self.settings, progress=self.progress,
+                                           image_size=self.image_size)
         record = self.folder / name / "render_stats.json"
         if stats["rendered"] == 0 and record.is_file():  # all from the cache: the figures of when they were made
             stats = {**json.loads(record.read_text()), "dropped": stats["dropped"], "scenes": stats["scenes"]}
@@ -287,11 +294,12 @@ def reproduce_ns_vqa(
         from hybrid.tasks.clevr.blender import BlenderSettings
 
         settings = BlenderSettings(samples=render_samples, device=render_device)
-    pictures = Pictures(renderer, out / "renders", settings, progress)
+    pictures = Pictures(renderer, out / "renders", settings, progress, image_size=cfg.get("image_size", 128))
     log(f"generating data ({renderer} renders) ...")
     train, test = reproduce_data(cfg, seed, pictures)
     log(f"train: {len(train.scenes)} scenes, {len(train)} QA pairs; test: {len(test.scenes)} scenes, {len(test)} QA")
-    picture_key = {"renderer": renderer, "samples": render_samples} if pictures.blender else {}
+    picture_key = ({"renderer": renderer, "samples": render_samples, "image_size": pictures.image_size,
+                    "camera": "dlt+reprojection"} if pictures.blender else {})
 
     if not hybrid:
         return _deep_only(stages, cfg, train, test, seed, device, progress, log) if deep else {}
