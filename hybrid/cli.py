@@ -150,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Cycles samples per pixel with --renderer blender (default 16, denoised)")
     nsvqa.add_argument("--render-device", default="cpu", choices=("cpu", "cuda", "optix"),
                        help="where Cycles renders (default cpu)")
+    nsvqa.add_argument("--no-cogent", action="store_true", help="skip the CoGenT stage (train A, test A and B)")
     nsvqa.add_argument("--training-seeds", type=_positive("--training-seeds"), default=1,
                        help="also train the 270-program pipeline with training seeds 0..N-1 on the same data: "
                             "the seed table (mean, worst seed, worst template)")
@@ -306,7 +307,8 @@ def _cmd_reproduce_ns_vqa(args) -> int:
         summary = reproduce_ns_vqa(out, quick=args.quick, seed=args.seed, device=resolve_device(args.device),
                                    progress=not args.no_progress, deep=not args.no_deep, hybrid=not args.no_hybrid,
                                    renderer=args.renderer, render_samples=args.render_samples,
-                                   render_device=args.render_device, training_seeds=args.training_seeds)
+                                   render_device=args.render_device, training_seeds=args.training_seeds,
+                                   cogent=not args.no_cogent)
     except KeyboardInterrupt as exc:
         print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
               "rerun the same command to resume", file=sys.stderr)

@@ -252,3 +252,21 @@ def test_pictures_keep_numpy_data_and_refuse_unknown_renderers(tmp_path, data):
     assert Pictures("blender", tmp_path).scene_parser_args() == {"positions": "recorded"}
     with pytest.raises(ValueError, match="renderer"):
         Pictures("povray", tmp_path)
+
+
+def test_table_without_cogent_says_so(tmp_path):
+    from hybrid.vqa.reproduce import _settings, _summary, _write_table
+
+    types = {"count": 0.9, "exist": 0.95}
+    row = {"programs": 270, "scenes": 873, "qa_pairs": 8730, "train_seconds": 1800.0, "accuracy": 0.911,
+           "accuracy_by_type": types, "program_accuracy": 0.97, "min_template": ["single_or:7", 0.72]}
+    sp = {"object_accuracy": 0.935, "train_scenes": 873, "train_seconds": 1100.0}
+    executor = {"questions_per_s": 12000.0, "agreement": 1.0, "questions": 100000}
+    summary = _summary(_settings(False, "blender"), False, executor, sp, {"270": row}, None, {}, 8730)
+    summary.update(renderer="blender", renders={"train": {"scenes": 1000, "dropped": 127, "rendered": 248,
+                                                          "images_per_s": 0.57}})
+    summary["settings"]["render_samples"] = 16
+    _write_table(tmp_path / "t.md", summary)
+    text = (tmp_path / "t.md").read_text()
+    assert "Not run (`--no-cogent`)." in text and "| train | 1000 | 127 | 248 | 0.57 |" in text
+    assert "single_or:7 72.00%" in text and "Blender (Cycles, 16 samples per pixel" in text
