@@ -183,9 +183,15 @@ def load_clevr(
         moved.append(_with_image_index(q, position[q.image_index]))
     if images is None:
         return VQAData(render_images(scenes, image_size), tuple(scenes), tuple(moved))
-    pictures, sizes = read_images(images, scenes, image_size)
-    rescaled = tuple(rescale_pixels(s, image_size / w, image_size / h) for s, (w, h) in zip(scenes, sizes, strict=True))
-    return VQAData(pictures, rescaled, tuple(moved))
+    pictures, rescaled = _read_pictures(images, scenes, image_size)
+    return VQAData(pictures, tuple(rescaled), tuple(moved))
+
+
+def _read_pictures(folder, scenes, image_size: int) -> tuple[np.ndarray, list[Scene]]:
+    """The scenes' images from ``folder`` resized to ``image_size``, and the scenes with their
+    ``pixel_coords`` rescaled into that frame."""
+    images, sizes = read_images(folder, scenes, image_size)
+    return images, [rescale_pixels(s, image_size / w, image_size / h) for s, (w, h) in zip(scenes, sizes, strict=True)]
 
 
 def rescale_pixels(scene: Scene, sx: float, sy: float) -> Scene:
@@ -235,9 +241,7 @@ def blender_vqa_data(
 
     rendered = render_scenes(data.scenes, folder, settings, seed=seed, progress=progress)
     keep = [i for i, r in enumerate(rendered) if r.ok]
-    scenes = [rendered[i].scene for i in keep]
-    images, sizes = read_images(folder, scenes, image_size)
-    scenes = [rescale_pixels(s, image_size / w, image_size / h) for s, (w, h) in zip(scenes, sizes, strict=True)]
+    images, scenes = _read_pictures(folder, [rendered[i].scene for i in keep], image_size)
     where = {old: new for new, old in enumerate(keep)}
     questions = tuple(_with_image_index(q, where[q.image_index]) for q in data.questions if q.image_index in where)
     fresh = [r.seconds for r in rendered if r.seconds > 0]

@@ -63,8 +63,7 @@ def _settings(quick: bool, renderer: str = "numpy") -> dict[str, Any]:
         # dominated a first run there): the scene parser reads them at 192.
         cfg.update({"programs": [max(cfg["programs"])], "cogent_scenes": 100 if quick else 500,
                     "cogent_test_questions": 500 if quick else 2000, "image_size": 192,
-                    "scene_parser": {**cfg["scene_parser"], "image_size": 192,
-                                     **({} if quick else {"presentations": 24_000})},
+                    "scene_parser": {**cfg["scene_parser"], **({} if quick else {"presentations": 24_000})},
                     "deep_budgets": [b for b in cfg["deep_budgets"] if b <= cfg["train_scenes"] * QUESTIONS_PER_SCENE]})
     return cfg
 
@@ -219,9 +218,11 @@ class Pictures:
         self.stats[name] = stats
         return pictured
 
-    def scene_parser_args(self) -> dict[str, Any]:
-        """What the scene parser needs to read these pictures."""
-        return {"positions": "recorded"} if self.blender else {}
+    def scene_parser_args(self, given: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The scene parser's arguments: what it needs to read these pictures (their positions
+        and size), then ``given`` (the run's settings, which win)."""
+        needed = {"positions": "recorded", "image_size": self.image_size} if self.blender else {}
+        return {**needed, **(given or {})}
 
     @property
     def match_on(self) -> str:
@@ -316,7 +317,7 @@ def reproduce_ns_vqa(
     def fit_scene_parser() -> dict[str, Any]:
         nonlocal scene_parser
         scene_parser, cost = metered(lambda: SceneParser(seed=seed, device=device, progress=progress,
-                                                         **pictures.scene_parser_args(), **cfg["scene_parser"]
+                                                         **pictures.scene_parser_args(cfg["scene_parser"])
                                                          ).fit(train.images, train.scenes),
                                      device)
         scene_parser.save(out / "stages" / "scene_parser.pt")
@@ -392,12 +393,11 @@ def cogent_stage(cfg: dict[str, Any], seed: int, device: str, progress: bool,
                  pictures: Pictures | None = None) -> dict[str, Any]:
     """Train the pipeline on CoGenT condition A; score it on fresh A and B scenes."""
     pictures = pictures or Pictures("numpy", Path("."))
-    n = cfg["cogent_scenes"]
     train_a, tests = cogent_data(cfg, seed, pictures)
     model = NSVQA(n_programs=max(cfg["programs"]), reinforce_steps=cfg["reinforce_steps"], seed=seed,
-                  device=device, scene_parser={**pictures.scene_parser_args(), **cfg["scene_parser"]},
+                  device=device, scene_parser=pictures.scene_parser_args(cfg["scene_parser"]),
                   question_parser=cfg["question_parser"], progress=progress).fit(train_a)
-    result: dict[str, Any] = {"train_scenes": n}
+    result: dict[str, Any] = {"train_scenes": len(train_a.scenes)}  # Blender drops a few
     for c, data in tests.items():
         result[c] = {**_score_pipeline(model, data, device),
                      "object_accuracy": object_accuracy(model.parse_scenes(data.images), data.scenes,
@@ -433,7 +433,7 @@ def seed_stage(cfg: dict[str, Any], seed: int, train: VQAData, test: VQAData, pi
     else:
         model, cost = metered(
             lambda: NSVQA(n_programs=k, reinforce_steps=cfg["reinforce_steps"], seed=seed, device=device,
-                          scene_parser={**pictures.scene_parser_args(), **cfg["scene_parser"]},
+                          scene_parser=pictures.scene_parser_args(cfg["scene_parser"]),
                           question_parser=cfg["question_parser"], progress=progress).fit(train), device)
         if save_to is not None:
             model.save(save_to)
@@ -441,13 +441,13 @@ def seed_stage(cfg: dict[str, Any], seed: int, train: VQAData, test: VQAData, pi
                               match_on=pictures.match_on)["object_accuracy"]
     row = {"seed": seed, "train_seconds": cost["wall_s"], "object_accuracy": objects,
            **_score_pipeline(model, test, device)}
-    # the same networks answering with guided decoding (decoding only: no retraining)
-    model.guided_decoding = not model.guided_decoding
+    # the same networks answering with the other decoding (decoding only: no retraining)
+    default = model.guided_decoding
+    model.guided_decoding = not default
     other = _score_pipeline(model, test, device)
-    model.guided_decoding = not model.guided_decoding
-    row["guided" if model.guided_decoding is False else "unguided"] = {
-        k: other[k] for k in ("accuracy", "accuracy_by_type", "accuracy_by_template", "min_template",
-                              "invalid_programs")}
+    model.guided_decoding = default
+    keys = ("accuracy", "accuracy_by_type", "accuracy_by_template", "min_template", "invalid_programs")
+    row["unguided" if default else "guided"] = {k: other[k] for k in keys}
     return row
 
 

@@ -173,8 +173,13 @@ class BlenderRendering:
 
     def scene(self, scene: Scene) -> Scene:
         """``scene`` with its objects' ``pixel_coords`` set to this render's."""
-        objects = tuple(replace(o, pixel_coords=p) for o, p in zip(scene.objects, self.pixel_coords, strict=True))
-        return replace(scene, objects=objects)
+        return _with_pixels(scene, self.pixel_coords)
+
+
+def _with_pixels(scene: Scene, pixel_coords) -> Scene:
+    """``scene`` with each object's ``pixel_coords`` replaced, in order."""
+    objects = tuple(replace(o, pixel_coords=tuple(p)) for o, p in zip(scene.objects, pixel_coords, strict=True))
+    return replace(scene, objects=objects)
 
 
 def scene_hash(scene: Scene, settings: BlenderSettings, seed: int = 0) -> str:
@@ -530,9 +535,9 @@ def render_scenes(
         else:
             if renderer is None:
                 renderer = BlenderRenderer(settings)
-            start = _now()
+            start = time.perf_counter()
             rendering = renderer.render(scene, seed=seed)
-            seconds = _now() - start
+            seconds = time.perf_counter() - start
             _save_png(rendering.image, image_path)
             np.savez_compressed(root / ".renders" / f"{key}.npz", masks=np.packbits(rendering.masks, axis=-1),
                                 width=settings.width)
@@ -547,11 +552,8 @@ def render_scenes(
             tmp = record_path.with_suffix(".tmp")
             tmp.write_text(json.dumps(record))
             tmp.replace(record_path)  # the record last: a render is cached only once complete
-        objects = tuple(
-            replace(o, pixel_coords=tuple(p)) for o, p in zip(scene.objects, record["pixel_coords"], strict=True)
-        )
         boxes = tuple(None if b is None else tuple(b) for b in record["boxes"])
-        out.append(RenderedScene(replace(scene, objects=objects), bool(record["ok"]),
+        out.append(RenderedScene(_with_pixels(scene, record["pixel_coords"]), bool(record["ok"]),
                                  tuple(record["visible_pixels"]), boxes, seconds))
     return out
 
@@ -578,7 +580,3 @@ def _save_png(image: np.ndarray, path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp.png")
     Image.fromarray(image).save(tmp)
     tmp.replace(path)
-
-
-def _now() -> float:
-    return time.perf_counter()

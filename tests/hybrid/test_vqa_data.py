@@ -249,7 +249,9 @@ def test_pictures_keep_numpy_data_and_refuse_unknown_renderers(tmp_path, data):
 
     assert Pictures("numpy", tmp_path)(data, "train") is data
     assert Pictures("numpy", tmp_path).scene_parser_args() == {}
-    assert Pictures("blender", tmp_path).scene_parser_args() == {"positions": "recorded"}
+    assert Pictures("blender", tmp_path, image_size=192).scene_parser_args() == {"positions": "recorded",
+                                                                                  "image_size": 192}
+    assert Pictures("blender", tmp_path).scene_parser_args({"epochs": 2})["epochs"] == 2
     with pytest.raises(ValueError, match="renderer"):
         Pictures("povray", tmp_path)
 
