@@ -32,7 +32,13 @@ from typing import Any
 
 import numpy as np
 
-from hybrid.planning.solvers import lights_out_solver, sliding_puzzle_solver, sokoban_model_from_grid, sokoban_solver
+from hybrid.planning.solvers import (
+    blocksworld_solver,
+    lights_out_solver,
+    sliding_puzzle_solver,
+    sokoban_model_from_grid,
+    sokoban_solver,
+)
 
 __all__ = [
     "PLANNING_ENVS",
@@ -138,15 +144,45 @@ def _draw_tiles(grids: list[np.ndarray], tiles: np.ndarray) -> list[np.ndarray]:
 
 
 def _sliding_draw(grids: list[np.ndarray], kwargs: Kwargs) -> list[np.ndarray]:
+    """The sliding puzzle's frames: printed or handwritten digits (``digits``, ``writer``), as the env draws them."""
     from hybrid.tasks.envs.sliding_puzzle import sliding_puzzle_tiles
 
-    return _draw_tiles(grids, sliding_puzzle_tiles(_size(kwargs, 3), kwargs.get("cell_px", 32)))
+    tiles = sliding_puzzle_tiles(
+        _size(kwargs, 3), kwargs.get("cell_px", 32), kwargs.get("digits", "printed"), kwargs.get("writer", 0)
+    )
+    return _draw_tiles(grids, tiles)
+
+
+def _lights_frames(grids: list[np.ndarray], kwargs: Kwargs, default_twist: float) -> list[np.ndarray]:
+    """Lights Out frames, swirled by ``kwargs["twist"]`` (default ``default_twist``) as the env swirls them."""
+    from hybrid.tasks.envs.lights_out import check_twist, lights_out_tiles
+    from hybrid.tasks.envs.warp import swirl
+
+    frames = _draw_tiles(grids, lights_out_tiles(kwargs.get("cell_px", 16)))
+    twist = check_twist(kwargs.get("twist", default_twist))
+    return [swirl(f, twist) for f in frames] if twist > 0 else frames
 
 
 def _lights_draw(grids: list[np.ndarray], kwargs: Kwargs) -> list[np.ndarray]:
-    from hybrid.tasks.envs.lights_out import lights_out_tiles
+    return _lights_frames(grids, kwargs, 0.0)
 
-    return _draw_tiles(grids, lights_out_tiles(kwargs.get("cell_px", 16)))
+
+def _twisted_lights_draw(grids: list[np.ndarray], kwargs: Kwargs) -> list[np.ndarray]:
+    from hybrid.tasks.envs.lights_out import TWIST
+
+    return _lights_frames(grids, kwargs, TWIST)
+
+
+def _blocks_rules(kwargs: Kwargs) -> Any:
+    from hybrid.tasks.envs.blocksworld import BlocksworldModel
+
+    return BlocksworldModel(kwargs.get("num_blocks", 4), kwargs.get("num_stacks"), kwargs.get("goal"))
+
+
+def _blocks_draw(grids: list[np.ndarray], kwargs: Kwargs) -> list[np.ndarray]:
+    from hybrid.tasks.envs.blocksworld import blocksworld_tiles
+
+    return _draw_tiles(grids, blocksworld_tiles(kwargs.get("num_blocks", 4), kwargs.get("cell_px", 16)))
 
 
 def _sokoban_draw(grids: list[np.ndarray], kwargs: Kwargs) -> list[np.ndarray]:
@@ -249,6 +285,20 @@ PLANNING_ENVS: tuple[PlanningEnv, ...] = (
         task_quick_sizes=(50, 500),
         test_kwargs=_sokoban_test_kwargs,
         test_episodes=_sokoban_episodes,
+    ),
+    PlanningEnv(
+        id="hybrid/TwistedLightsOut-v0",
+        rules=_lights_rules,
+        solver=lights_out_solver,
+        grid_spec=lambda kwargs: _model_spec(_lights_rules(kwargs)),
+        draw=_twisted_lights_draw,
+    ),
+    PlanningEnv(
+        id="hybrid/Blocksworld-v0",
+        rules=_blocks_rules,
+        solver=blocksworld_solver,
+        grid_spec=lambda kwargs: _model_spec(_blocks_rules(kwargs)),
+        draw=_blocks_draw,
     ),
     PlanningEnv(id="hybrid/TicTacToe-v0", rules=_tic_tac_toe_rules, game="tic_tac_toe"),
     PlanningEnv(id="hybrid/ConnectFour-v0", rules=_connect_four_rules, game="connect_four"),

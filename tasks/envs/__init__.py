@@ -1,10 +1,13 @@
 """Gymnasium environments and level sets (planning pillar).
 
-Importing this package registers five environments in gymnasium's ``hybrid`` namespace
+Importing this package registers seven environments in gymnasium's ``hybrid`` namespace
 (idempotently: a second import, or :func:`register_envs` called again, changes nothing):
 
 - ``hybrid/SlidingPuzzle-v0``: :class:`~hybrid.tasks.envs.sliding_puzzle.SlidingPuzzleEnv`, 200 steps;
 - ``hybrid/LightsOut-v0``: :class:`~hybrid.tasks.envs.lights_out.LightsOutEnv`, 100 steps;
+- ``hybrid/TwistedLightsOut-v0``: :class:`~hybrid.tasks.envs.lights_out.TwistedLightsOutEnv` (Lights Out
+  with every frame swirled, Latplan's *Twisted Lights Out*), 100 steps;
+- ``hybrid/Blocksworld-v0``: :class:`~hybrid.tasks.envs.blocksworld.BlocksworldEnv`, 100 steps;
 - ``hybrid/Sokoban-v0``: ``hybrid.tasks.envs.sokoban.SokobanEnv``, 120 steps (Boxoban's limit);
 - ``hybrid/TicTacToe-v0``: :class:`~hybrid.tasks.envs.tic_tac_toe.TicTacToeEnv`, 9 steps;
 - ``hybrid/ConnectFour-v0``: :class:`~hybrid.tasks.envs.connect_four.ConnectFourEnv`, 42 steps
@@ -22,14 +25,15 @@ are importable from here too), so that a planner searches without stepping the e
 
 The two-player games never reach their limits (9 and 42 are more agent moves than a
 game has); the puzzles' limits are several times their hardest instances (31 moves for
-the 8-puzzle, 15 presses for 5 x 5 Lights Out); Sokoban keeps Boxoban's 120.
+the 8-puzzle, 15 presses for 5 x 5 Lights Out, 9 moves for 4 blocks in Blocksworld); Sokoban keeps Boxoban's 120.
 """
 
 from __future__ import annotations
 
 import gymnasium
+from hybrid.tasks.envs.blocksworld import BlocksworldEnv, BlocksworldModel
 from hybrid.tasks.envs.connect_four import ConnectFourEnv, ConnectFourModel
-from hybrid.tasks.envs.lights_out import LightsOutEnv, LightsOutModel
+from hybrid.tasks.envs.lights_out import LightsOutEnv, LightsOutModel, TwistedLightsOutEnv
 from hybrid.tasks.envs.model import Transition, TransitionModel
 from hybrid.tasks.envs.opponents import UCTOpponent, make_opponent, random_opponent
 from hybrid.tasks.envs.sliding_puzzle import SlidingPuzzleEnv, SlidingPuzzleModel
@@ -39,6 +43,8 @@ from hybrid.tasks.envs.tic_tac_toe import TicTacToeEnv, TicTacToeModel
 ENV_SPECS: dict[str, tuple[str, int | None]] = {
     "hybrid/SlidingPuzzle-v0": ("hybrid.tasks.envs.sliding_puzzle:SlidingPuzzleEnv", 200),
     "hybrid/LightsOut-v0": ("hybrid.tasks.envs.lights_out:LightsOutEnv", 100),
+    "hybrid/TwistedLightsOut-v0": ("hybrid.tasks.envs.lights_out:TwistedLightsOutEnv", 100),
+    "hybrid/Blocksworld-v0": ("hybrid.tasks.envs.blocksworld:BlocksworldEnv", 100),
     "hybrid/Sokoban-v0": ("hybrid.tasks.envs.sokoban:SokobanEnv", 120),
     "hybrid/TicTacToe-v0": ("hybrid.tasks.envs.tic_tac_toe:TicTacToeEnv", 9),
     "hybrid/ConnectFour-v0": ("hybrid.tasks.envs.connect_four:ConnectFourEnv", 42),
@@ -59,6 +65,8 @@ register_envs()
 
 __all__ = [
     "ENV_SPECS",
+    "BlocksworldEnv",
+    "BlocksworldModel",
     "ConnectFourEnv",
     "ConnectFourModel",
     "LightsOutEnv",
@@ -69,6 +77,7 @@ __all__ = [
     "TicTacToeModel",
     "Transition",
     "TransitionModel",
+    "TwistedLightsOutEnv",
     "UCTOpponent",
     "make_opponent",
     "random_opponent",

@@ -15,6 +15,12 @@ Solvability
 
 Grid classes (:meth:`LightsOutModel.to_grid`, what the env draws per cell)
     0 off (dark), 1 on (yellow).
+
+Twisted Lights Out
+    ``LightsOutEnv(twist=s)`` with ``s > 0`` swirls every frame it returns around its
+    centre (:func:`hybrid.tasks.envs.warp.swirl`, Latplan's *Twisted Lights Out*), so that
+    cells are no longer squares; the rules are unchanged. ``hybrid/TwistedLightsOut-v0``
+    is :class:`TwistedLightsOutEnv`, whose twist defaults to :data:`TWIST` (3.0, Latplan's).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 from hybrid.tasks.envs.drawing import tile
 from hybrid.tasks.envs.grid_env import PuzzleEnv, check_int
 from hybrid.tasks.envs.model import Transition
+from hybrid.tasks.envs.warp import swirl
 
 _new_transition = tuple.__new__
 
@@ -208,6 +215,23 @@ def _null_space(masks: tuple[int, ...], n_bits: int) -> tuple[int, ...]:
 
 #: Colours of the drawing.
 OFF, ON, EDGE = (45, 45, 55), (250, 215, 60), (15, 15, 20)
+#: The twist of ``hybrid/TwistedLightsOut-v0`` (radians at the centre): Latplan's swirl strength.
+#: On the 80 x 80 frame of 5 x 5 Lights Out it turns the centre cell by up to half a turn and
+#: bends the ring of cells around it into curved wedges, while the corner cells stay almost square.
+TWIST: float = 3.0
+
+
+def check_twist(twist: Any) -> float:
+    """Return ``twist`` as a float after checking it is a finite number >= 0.
+
+    Raises:
+        ValueError: naming ``twist``.
+    """
+    if isinstance(twist, bool) or not isinstance(twist, (int, float, np.integer, np.floating)):
+        raise ValueError(f"twist must be a number >= 0, got {twist!r}")
+    if not np.isfinite(twist) or twist < 0:
+        raise ValueError(f"twist must be a finite number >= 0, got {twist!r}")
+    return float(twist)
 
 
 def lights_out_tiles(cell_px: int = 16) -> np.ndarray:
@@ -225,6 +249,10 @@ class LightsOutEnv(PuzzleEnv):
         obs_type: ``"rgb"`` (default: the ``[size cell_px, size cell_px, 3]`` frame)
             or ``"symbolic"`` (the ``[size, size]`` grid of 0 off / 1 on).
         cell_px: side of a cell in pixels (default 16: 80 x 80 frames for 5 x 5; at least 4).
+        twist: swirl strength in radians (default 0.0: square cells, the frames of old). ``> 0``
+            swirls every frame the env returns (observation and ``render``) with
+            :func:`hybrid.tasks.envs.warp.swirl` (default radius: 0.75 of the frame side), so
+            that cells are no longer squares; the rules and the symbolic observation are unchanged.
 
     ``reset`` options (at most one):
         ``{"presses": k}``: press ``k`` distinct random cells from all-off
@@ -236,10 +264,23 @@ class LightsOutEnv(PuzzleEnv):
     Action ``k`` presses cell ``k = r * size + c``; every press is legal. The rules are ``self.model``.
     """
 
-    def __init__(self, size: int = 5, render_mode: str | None = None, obs_type: str = "rgb", cell_px: int = 16) -> None:
+    def __init__(
+        self,
+        size: int = 5,
+        render_mode: str | None = None,
+        obs_type: str = "rgb",
+        cell_px: int = 16,
+        twist: float = 0.0,
+    ) -> None:
         model = LightsOutModel(size)
         cell_px = check_int("cell_px", cell_px, 4, 512)
+        self.twist = check_twist(twist)
         super().__init__(model, lights_out_tiles(cell_px), render_mode, obs_type)
+
+    def frame(self) -> np.ndarray:
+        """Return the current ``[size * cell_px, size * cell_px, 3]`` uint8 frame, swirled when ``twist > 0``."""
+        flat = super().frame()
+        return swirl(flat, self.twist) if self.twist > 0 else flat
 
     def _initial_state(self, options: dict[str, Any]) -> int:
         """Return the start state for ``reset``'s ``options`` (see the class docstring)."""
@@ -262,3 +303,26 @@ class LightsOutEnv(PuzzleEnv):
                 raise ValueError("options['state'] has every light off: the episode would start solved")
             return state
         return self.model.sample_state(self.np_random)
+
+
+class TwistedLightsOutEnv(LightsOutEnv):
+    """Twisted Lights Out (``hybrid/TwistedLightsOut-v0``): :class:`LightsOutEnv` with ``twist=TWIST`` by default.
+
+    Args:
+        size, render_mode, obs_type, cell_px: as :class:`LightsOutEnv`.
+        twist: swirl strength (default :data:`TWIST`, 3.0 as in Latplan; 0 gives the plain frames).
+
+    Every frame (observation and ``render``) is the plain Lights Out frame swirled around
+    its centre; the rules (``self.model``), actions, rewards and ``reset`` options are those
+    of Lights Out.
+    """
+
+    def __init__(
+        self,
+        size: int = 5,
+        render_mode: str | None = None,
+        obs_type: str = "rgb",
+        cell_px: int = 16,
+        twist: float = TWIST,
+    ) -> None:
+        super().__init__(size, render_mode, obs_type, cell_px, twist)

@@ -14,10 +14,20 @@ Actions
 
 Grid classes (:meth:`SlidingPuzzleModel.to_grid`, what the env draws per cell)
     The tile number: 0 the blank (a dark cell), ``k`` the tile showing the digits of ``k``.
+
+Pictures
+    ``digits="printed"`` (default): the digits of a 5 x 7 bitmap font. ``digits="handwritten"``
+    (Latplan's MNIST 8-puzzle, with scikit-learn's bundled handwritten digits instead of
+    MNIST): tile ``k`` shows a real handwritten ``k`` from ``sklearn.datasets.load_digits``
+    (1,797 8 x 8 scans, no download), upscaled bilinearly to the tile; a two-digit number
+    (boards larger than 3 x 3) is two handwritten digits side by side. Which scan each
+    tile shows is drawn by ``numpy.random.default_rng(writer)``: each ``writer`` is another
+    hand, and the same ``writer`` always gives the same tiles.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -217,17 +227,113 @@ def _two_tiles(perm: list[int]) -> tuple[int, int]:
 
 #: Colours of the drawing.
 TILE, INK, BLANK, EDGE = (235, 225, 195), (20, 20, 20), (30, 30, 30), (90, 80, 60)
+#: The ``digits`` styles of the tiles.
+DIGIT_STYLES: tuple[str, ...] = ("printed", "handwritten")
 
 
-def sliding_puzzle_tiles(size: int = 3, cell_px: int = 32) -> np.ndarray:
-    """Return the ``[size**2, cell_px, cell_px, 3]`` uint8 tiles: the blank (dark), then tiles 1.. with their digits.
+@lru_cache(maxsize=1)
+def handwritten_digits() -> tuple[np.ndarray, np.ndarray]:
+    """Return scikit-learn's handwritten digits (``load_digits``, loaded once and cached).
+
+    Returns:
+        ``(images, labels)``: ``[1797, 8, 8]`` float32 ink in ``0..1`` (1 = full ink; the
+        data set's 0..16 grey divided by 16) and ``[1797]`` int64 digits ``0..9``; both read-only.
+    """
+    from sklearn.datasets import load_digits  # imported here: the printed tiles need no scikit-learn
+
+    data = load_digits()
+    images = (np.asarray(data.images, dtype=np.float32) / 16.0).clip(0.0, 1.0)
+    labels = np.asarray(data.target, dtype=np.int64)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return images, labels
+
+
+def _resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Return ``image`` ``[h, w]`` resized to ``[height, width]`` by bilinear interpolation (pixel centres aligned)."""
+    h, w = image.shape
+    ys = np.clip((np.arange(height) + 0.5) * h / height - 0.5, 0.0, h - 1.0)
+    xs = np.clip((np.arange(width) + 0.5) * w / width - 0.5, 0.0, w - 1.0)
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
+    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
+    top = image[y0][:, x0] * (1 - fx) + image[y0][:, x1] * fx
+    bottom = image[y1][:, x0] * (1 - fx) + image[y1][:, x1] * fx
+    return top * (1 - fy) + bottom * fy
+
+
+def handwritten_ink(text: str, px: int, rng: np.random.Generator, margin: int) -> np.ndarray:
+    """Return a ``[px, px]`` float32 ink map in ``0..1`` of the digits of ``text``, each a handwritten scan.
+
+    Each digit's scan is drawn with ``rng`` among the scans of that digit in
+    :func:`handwritten_digits`; the scans are put side by side and upscaled bilinearly
+    to fill the square ``[margin:px - margin]`` across (centred vertically).
+
+    Args:
+        text: one or more digits ``0``-``9``.
+        px: the side of the cell.
+        rng: draws which scan shows each digit (consumed once per digit).
+        margin: pixels left free on each side (the tile's border and some space).
 
     Raises:
-        ValueError: naming ``cell_px`` if the digits do not fit.
+        ValueError: naming ``text`` if it is not digits, or ``margin`` if nothing is left to draw in.
     """
+    if not text or not text.isdigit() or not text.isascii():
+        raise ValueError(f"text must be one or more digits 0-9, got {text!r}")
+    side = px - 2 * margin
+    if side < len(text):
+        raise ValueError(f"margin={margin} leaves no room for {text!r} in a {px}-pixel cell")
+    images, labels = handwritten_digits()
+    scans = []
+    for ch in text:
+        pool = np.flatnonzero(labels == int(ch))
+        scans.append(images[pool[int(rng.integers(len(pool)))]])
+    strip = np.concatenate(scans, axis=1)
+    height = max(1, round(side / len(text)))
+    ink = np.zeros((px, px), dtype=np.float32)
+    top = (px - height) // 2
+    ink[top : top + height, margin : margin + side] = _resize_bilinear(strip, height, side)
+    return ink
+
+
+def _check_digits(digits: Any) -> str:
+    """Return ``digits`` after checking it is one of :data:`DIGIT_STYLES`."""
+    if not isinstance(digits, str) or digits not in DIGIT_STYLES:
+        raise ValueError(f"digits must be 'printed' or 'handwritten', got {digits!r}")
+    return digits
+
+
+def sliding_puzzle_tiles(size: int = 3, cell_px: int = 32, digits: str = "printed", writer: int = 0) -> np.ndarray:
+    """Return the ``[size**2, cell_px, cell_px, 3]`` uint8 tiles: the blank (dark), then tiles 1.. with their digits.
+
+    Args:
+        size: the side of the board (tiles ``1 .. size**2 - 1``).
+        cell_px: the side of a tile in pixels.
+        digits: ``"printed"`` (default: a bitmap font) or ``"handwritten"`` (scikit-learn's
+            handwritten digits, dark ink on the light tile, the tile's border kept; see the
+            module docstring).
+        writer: the seed (an int >= 0) of ``numpy.random.default_rng`` that picks which
+            handwritten scan each tile shows (ignored for ``"printed"``).
+
+    Raises:
+        ValueError: naming ``digits`` or ``writer`` when they are not as above, or
+            ``cell_px`` if the printed digits do not fit.
+    """
+    digits = _check_digits(digits)
+    writer = check_int("writer", writer, 0)
     border = max(1, cell_px // 16)
     out = [tile(cell_px, BLANK, EDGE, border)]
     base = tile(cell_px, TILE, EDGE, border)
+    if digits == "handwritten":
+        rng = np.random.default_rng(writer)
+        margin = border + max(1, cell_px // 16)
+        paper, ink_colour = np.asarray(TILE, dtype=np.float32), np.asarray(INK, dtype=np.float32)
+        for k in range(1, size * size):
+            ink = handwritten_ink(str(k), cell_px, rng, margin)[..., None]
+            drawn = np.rint(paper * (1 - ink) + ink_colour * ink).astype(np.uint8)
+            inside = ink[..., 0] > 0
+            out.append(np.where(inside[..., None], drawn, base))
+        return np.stack(out)
     for k in range(1, size * size):
         try:
             mask = text_mask(str(k), cell_px)
@@ -246,6 +352,12 @@ class SlidingPuzzleEnv(PuzzleEnv):
         obs_type: ``"rgb"`` (default: the ``[size cell_px, size cell_px, 3]`` frame)
             or ``"symbolic"`` (the ``[size, size]`` grid of tile numbers, 0 the blank).
         cell_px: side of a cell in pixels (default 32: 96 x 96 frames for the 8-puzzle).
+        digits: ``"printed"`` (default: a bitmap font) or ``"handwritten"`` (tile ``k`` shows
+            a real handwritten ``k`` from scikit-learn's ``load_digits``, as Latplan's MNIST
+            8-puzzle; two digits side by side on boards larger than 3 x 3).
+        writer: which hand writes the handwritten digits (an int >= 0: the seed that picks
+            each tile's scan; ignored for printed digits). The same writer always draws the
+            same tiles; another writer draws others.
 
     ``reset`` options (at most one):
         ``{"scramble": k}``: the end of a random walk of exactly ``k`` >= 1 moves from the
@@ -258,10 +370,21 @@ class SlidingPuzzleEnv(PuzzleEnv):
     no-op (see :class:`~hybrid.tasks.envs.grid_env.PuzzleEnv`). The rules are ``self.model``.
     """
 
-    def __init__(self, size: int = 3, render_mode: str | None = None, obs_type: str = "rgb", cell_px: int = 32) -> None:
+    def __init__(
+        self,
+        size: int = 3,
+        render_mode: str | None = None,
+        obs_type: str = "rgb",
+        cell_px: int = 32,
+        digits: str = "printed",
+        writer: int = 0,
+    ) -> None:
         model = SlidingPuzzleModel(size)
         cell_px = check_int("cell_px", cell_px, 8, 512)
-        super().__init__(model, sliding_puzzle_tiles(model.size, cell_px), render_mode, obs_type)
+        self.digits = _check_digits(digits)
+        self.writer = check_int("writer", writer, 0)
+        tiles = sliding_puzzle_tiles(model.size, cell_px, self.digits, self.writer)
+        super().__init__(model, tiles, render_mode, obs_type)
 
     def _initial_state(self, options: dict[str, Any]) -> tuple[int, ...]:
         """Return the start state for ``reset``'s ``options`` (see the class docstring)."""
