@@ -270,6 +270,7 @@ def write_report(records: Sequence[RunRecord], out_dir: str | Path, *, title: st
             "training-set size.*",
             "",
         ]
+        lines += _labels_table(task, order, families, _task_object(task, records), summary)
         lines += _targets_table(task, methods, order, families, specs, summary)
         lines += _family_table(task, methods, families, specs, summary)
         lines += _sizes_table(task, methods, order, families, specs, summary)
@@ -323,6 +324,29 @@ def _capped_runs(records: list[RunRecord]) -> list[str]:
     for r in capped:
         lines.append(f"| {r.config.task} | {r.config.method} | {r.config.n_train} | {r.config.seed} | "
                      f"{r.train.get('iterations')} {r.train.get('iteration_unit', '')} | {r.train.get('stopped_by')} |")
+    return lines + [""]
+
+
+def _labels_table(task, order, families, task_obj, summary) -> list[str]:
+    """The labels a task gives its methods, one row per method; nothing when it gives none.
+
+    A task may define ``method_labels(method) -> {column: value}`` (planning: ``rules``, whether
+    the rules were given, learned or absent, and ``data``, what was learned from); each value
+    also goes to ``summary`` as ``task.method.column``.
+    """
+    label = getattr(task_obj, "method_labels", None)
+    if not callable(label):
+        return []
+    rows = {m: {str(k): str(v) for k, v in (label(m) or {}).items()} for m in order}
+    columns = list(dict.fromkeys(k for row in rows.values() for k in row))
+    if not columns:
+        return []
+    lines = ["### Method labels", "", "What each method is, as the task labels it.", "",
+             "| method | family | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    for m in order:
+        lines.append(f"| {m} | {families.get(m, '')} | " + " | ".join(rows[m].get(c, "—") for c in columns) + " |")
+        for c, v in rows[m].items():
+            summary[f"{task}.{m}.{c}"] = v
     return lines + [""]
 
 

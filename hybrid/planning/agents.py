@@ -30,6 +30,11 @@ returns the whole story (state read, seconds spent perceiving and searching, the
 result); :meth:`PlanningAgent.act` plays one action at a time and replans whenever the
 state it reads is not the one its plan expected (a frame it cannot read mid-plan is
 taken to show the expected state, counted in :attr:`PlanningAgent.misreads`).
+
+Every such agent plans with rules given (the env's model): its
+:attr:`PlanningAgent.planning_labels` are "rules given" and what its perception was
+trained from (:func:`hybrid.planning.labels.perception_data`: "labelled frames",
+"unlabelled transitions" for ``GridPerception.fit_transitions``, "none" without a perception).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from hybrid.planning.envs import planning_env, planning_env_ids
+from hybrid.planning.labels import RULES_GIVEN, PlanningLabels, perception_data
 from hybrid.planning.solvers import (
     Solver,
     astar_solver,
@@ -192,6 +198,12 @@ class PlanningAgent:
     def __repr__(self) -> str:
         rules = self.model if self.model is not None else getattr(self.model_factory, "__name__", "factory")
         return f"PlanningAgent(model={rules!r}, solver={getattr(self.solver, '__name__', self.solver)!r})"
+
+    @property
+    def planning_labels(self) -> PlanningLabels:
+        """"rules given" (the env's model) and what the perception was trained from
+        (:func:`hybrid.planning.labels.perception_data`)."""
+        return PlanningLabels(RULES_GIVEN, perception_data(self.perception))
 
     # ------------------------------------------------------------------ reading
 

@@ -6,7 +6,9 @@ searches from the state read, and checks the plan by replaying it on the **true*
 state: a misread that yields a plan for the wrong puzzle counts as a failure. Each
 returns a plain dict (JSON-ready) with the figures, the per-instance seconds, and
 ``interactions``: the labelled frames the hybrid learned from, the environment
-interactions a deep-RL baseline can be given 10x or 100x of.
+interactions a deep-RL baseline can be given 10x or 100x of; and the two labels of
+:mod:`hybrid.planning.labels`, ``rules`` ("rules given": the env's model) and ``data``
+(what the perception was trained from: "labelled frames"; "none" for Sokoban from symbols).
 
 - :func:`eight_puzzle_benchmark`: Latplan (Asai & Fukunaga 2018): perception from at
   most 500 labelled frames; state accuracy on 1,000 test frames; 20 instances at 7 and
@@ -31,6 +33,7 @@ import numpy as np
 
 from hybrid.neural.planning.perception import collect_labelled_frames
 from hybrid.planning.agents import make_agent
+from hybrid.planning.labels import RULES_GIVEN, PlanningLabels, perception_data, planning_labels
 from hybrid.planning.perceive import SOKOBAN_TRAINING_KWARGS, frames_of_states, train_perception
 from hybrid.planning.plan import machine_info, solve_levels, summarise_records
 from hybrid.symbolic.planning.puzzles import solve_lights_out, solve_sliding_puzzle
@@ -152,7 +155,7 @@ def eight_puzzle_benchmark(
         cache_dir, device, progress, perception_kwargs: as :func:`~hybrid.planning.perceive.train_perception`.
 
     Returns:
-        ``{"benchmark": "8-puzzle", "interactions", "perception": {"state_accuracy", "cell_accuracy",
+        ``{"benchmark": "8-puzzle", "rules", "data", "interactions", "perception": {"state_accuracy", "cell_accuracy",
         "test_frames", ...}, "distances": {"7": {"solved", "total", "solved_rate", "optimal",
         "median_seconds", "max_seconds", "seconds", "instances"}, ...}, "solved", "total", "solved_rate",
         "targets", "settings", "machine", "wall_seconds"}``.
@@ -191,6 +194,7 @@ def eight_puzzle_benchmark(
     solved = sum(r["solved"] for r in all_records)
     return {
         "benchmark": "8-puzzle",
+        **planning_labels(agent).as_dict(),
         "protocol": "Latplan (Asai & Fukunaga 2018): <= 500 labelled frames, instances 7 and 14 moves from the goal",
         "interactions": n_frames,
         "perception": pfig,
@@ -232,7 +236,7 @@ def lights_out_benchmark(
         cache_dir, device, progress, perception_kwargs: as :func:`~hybrid.planning.perceive.train_perception`.
 
     Returns:
-        ``{"benchmark": "lights-out", "interactions", "perception", "solved", "total", "solved_rate",
+        ``{"benchmark": "lights-out", "rules", "data", "interactions", "perception", "solved", "total", "solved_rate",
         "optimal" (plans with the fewest presses), "median_seconds", "max_seconds", "seconds",
         "instances", "targets", "settings", "machine", "wall_seconds"}``.
 
@@ -262,6 +266,7 @@ def lights_out_benchmark(
     records = _run_instances(agent, model, states, frames, time_limit_s, optimal)
     return {
         "benchmark": "lights-out",
+        **planning_labels(agent).as_dict(),
         "interactions": n_frames,
         "perception": pfig,
         **_summary(records),
@@ -298,7 +303,7 @@ def sokoban_benchmark(
         cache_dir, device, progress, perception_kwargs: as :func:`~hybrid.planning.perceive.train_perception`.
 
     Returns:
-        ``{"benchmark": "sokoban", "interactions", "solved", "total", "solved_rate", "median_seconds",
+        ``{"benchmark": "sokoban", "rules", "data", "interactions", "solved", "total", "solved_rate", "median_seconds",
         "median_seconds_solved", "mean_seconds", "max_seconds", "reasons", "perception" (accuracy on the
         levels' frames, or None), "records", "settings", "machine", "wall_seconds"}``.
 
@@ -339,6 +344,7 @@ def sokoban_benchmark(
                            progress=progress)
     return {
         "benchmark": "sokoban",
+        **PlanningLabels(RULES_GIVEN, perception_data(perception)).as_dict(),
         "levels": source,
         "interactions": n_frames if from_pixels else 0,
         **summarise_records(records, level_list, pinfo),

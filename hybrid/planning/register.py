@@ -6,14 +6,28 @@ for the deep baselines; y = share of test instances solved from pixels):
 Methods: ``perceive-plan`` (hybrid: perception net -> exact search), ``ppo`` and ``dqn``
 (deep: stable-baselines3 from pixels), and their post-training compressions ``ppo-pruned``,
 ``ppo-int8``, ``ppo-pruned-int8``, ``dqn-pruned``, ... (compressed-deep).
+
+Every method is registered with its two labels (:mod:`hybrid.planning.labels`), shown at
+the end of its description and declared with :func:`~hybrid.planning.labels.register_labels`:
+``perceive-plan`` and its compressions are "rules given; labelled frames", the deep
+baselines and theirs "none (model-free); environment steps".
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hybrid.evaluate.registry import register_method, register_task
 from hybrid.planning.compressed import CompressedPerceiveAndSearch, CompressedPolicy
 from hybrid.planning.envs import PLANNING_ENVS
+from hybrid.planning.labels import MODEL_FREE, RULES_GIVEN_FRAMES, PlanningLabels, register_labels
 from hybrid.planning.task import DeepRLPolicy, PerceiveAndSearch, PlanningTask
+
+
+def _register(name: str, factory: Callable[..., object], labels: PlanningLabels, *, description: str, **kwargs) -> None:
+    """``register_method`` with the method's labels at the end of its description, and declared."""
+    register_method(name, factory, description=f"{description} [{labels}]", **kwargs)
+    register_labels(name, labels)
 
 
 def _task(name: str):
@@ -59,25 +73,28 @@ for _name, (_what, _sizes) in _TASKS.items():
         quick_params={"n_test": 20} if _quick else None,
         quick_methods=QUICK_METHODS if _quick else None,
     )
-register_method(
+_register(
     "perceive-plan",
     _hybrid,
+    RULES_GIVEN_FRAMES,
     estimator=PerceiveAndSearch,
     tasks=PLANNING_TASKS,
     description="perception CNN on n labelled frames -> symbolic state -> exact search over the rules "
     "(A*, GF(2), push-level Sokoban solver)",
     defaults={"time_limit_s": 10.0},
 )
-register_method(
+_register(
     "ppo",
     _deep("ppo"),
+    MODEL_FREE,
     estimator=DeepRLPolicy,
     tasks=PLANNING_TASKS,
     description="stable-baselines3 PPO, CnnPolicy from pixels, n environment steps",
 )
-register_method(
+_register(
     "dqn",
     _deep("dqn"),
+    MODEL_FREE,
     estimator=DeepRLPolicy,
     tasks=PLANNING_TASKS,
     description="stable-baselines3 DQN, CnnPolicy from pixels, n environment steps",
@@ -104,9 +121,10 @@ def _compressed(algo: str, recipe: str):
 
 for _algo in ("ppo", "dqn"):
     for _suffix, (_recipe, _settings, _description) in COMPRESSIONS.items():
-        register_method(
+        _register(
             f"{_algo}-{_suffix}",
             _compressed(_algo, _recipe),
+            MODEL_FREE,
             estimator=CompressedPolicy,
             tasks=PLANNING_TASKS,
             description=f"{_algo.upper()}, {_description} (its training is charged to it)",
@@ -133,9 +151,10 @@ def _compressed_hybrid(recipe: str):
 
 
 for _suffix, (_recipe, _settings, _description) in HYBRID_COMPRESSIONS.items():
-    register_method(
+    _register(
         f"perceive-plan-{_suffix}",
         _compressed_hybrid(_recipe),
+        RULES_GIVEN_FRAMES,
         estimator=CompressedPerceiveAndSearch,
         tasks=PLANNING_TASKS,
         description=f"perceive-plan, {_description} (its training is charged to it)",

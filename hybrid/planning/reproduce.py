@@ -26,6 +26,12 @@ and resumes from it):
    match against plain UCT with random rollouts at the same simulation count: win rate
    (target >= 80%).
 
+Every result is labelled (:mod:`hybrid.planning.labels`, the keys ``rules`` and ``data`` in
+``summary.json`` and two columns of the tables): the puzzle agents "rules given" with
+perception from "labelled frames"; PPO and DQN "none (model-free)" from "environment steps";
+AlphaZero "rules given" from "self-play games"; the speed stage's searches "rules given"
+and "none" (nothing learned).
+
 It writes ``summary.json``, ``mcts.md`` (the tables) and two figures:
 ``success_vs_interactions.png`` and ``sims_per_s.png`` (drawn by
 :mod:`hybrid.planning.reproduce_report`).
@@ -42,6 +48,17 @@ from pathlib import Path
 from typing import Any
 
 from hybrid.evaluate.stages import StageStore, dumps_strict
+from hybrid.planning.labels import (
+    DATA_LABELLED_FRAMES,
+    DATA_NONE,
+    DATA_SELF_PLAY,
+    LABEL_KEYS,
+    MODEL_FREE,
+    RULES_GIVEN,
+    PlanningLabels,
+    label_row,
+    planning_labels,
+)
 from hybrid.planning.reproduce_report import pct, write_figures, write_table
 
 #: The puzzles of stage 2, in order.
@@ -51,6 +68,12 @@ DEEP_PUZZLES = ("sokoban", "lights-out")
 DEEP_ALGOS = ("ppo", "dqn")
 #: Targets of the issue, checked in the summary.
 TARGETS = {"speed_ratio": 4.0, "8-puzzle": 0.95, "lights-out": 0.95, "sokoban": 0.99, "alphazero_win_rate": 0.8}
+#: The speed stage's searches: the games' own rules, nothing learned.
+SEARCH_LABELS = PlanningLabels(RULES_GIVEN, DATA_NONE)
+#: AlphaZero: PUCT over the game's rules, its net learned from self-play games.
+ALPHAZERO_LABELS = PlanningLabels(RULES_GIVEN, DATA_SELF_PLAY)
+#: PPO and DQN: model-free, from environment steps.
+DEEP_LABELS = MODEL_FREE
 
 
 def _settings(quick: bool) -> dict[str, Any]:
@@ -184,6 +207,15 @@ def puzzle_stage(puzzle: str, params: dict[str, Any], seed: int, device: str, pr
     else:
         raise ValueError(f"puzzle must be one of {PUZZLES}, got {puzzle!r}")
     return _normalise_puzzle(dict(result))
+
+
+def puzzle_labels(r: dict[str, Any]) -> PlanningLabels:
+    """The labels of a puzzle stage's result: its own (the benchmarks write ``rules`` and ``data``), else,
+    for a stage stored before they did, the rules given and perception from labelled frames (none when
+    it used no frame)."""
+    if all(k in r for k in LABEL_KEYS):
+        return planning_labels(r)
+    return PlanningLabels(RULES_GIVEN, DATA_LABELLED_FRAMES if r.get("interactions") else DATA_NONE)
 
 
 def _normalise_puzzle(r: dict[str, Any]) -> dict[str, Any]:
@@ -368,10 +400,12 @@ def reproduce_mcts(
     Returns:
         The summary written to ``summary.json``: ``sims_per_s`` and ``openspiel_sims_per_s``
         per game, ``speed_ratio``, ``solved_rate`` / ``perception_accuracy`` / ``interactions``
-        per puzzle, ``deep`` (per puzzle and algorithm: ``success`` per budget,
-        ``interactions_to_match``), ``alphazero``, ``targets`` (each target and whether it
-        was met), ``settings``, ``machine``, ``stage_seconds`` and ``stages_computed`` (the
-        stages run now rather than read back from ``OUT/stages``).
+        per puzzle, ``puzzles`` (per puzzle, the benchmark's figures), ``deep`` (per puzzle and
+        algorithm: ``success`` per budget, ``interactions_to_match``), ``speed``, ``alphazero``,
+        ``targets`` (each target and whether it was met), ``settings``, ``machine``,
+        ``stage_seconds`` and ``stages_computed`` (the stages run now rather than read back from
+        ``OUT/stages``). Each entry of ``puzzles`` and ``deep``, and ``speed`` and ``alphazero``,
+        holds its labels under ``rules`` and ``data`` (see the module docstring).
     """
     from hybrid.planning.plan import machine_info
 
@@ -415,7 +449,7 @@ def reproduce_mcts(
             {**params, "perception_kwargs": cfg.get("perception_kwargs")})
         r = puzzles[name]
         log(f"{name}: solved {r['solved_rate']:.2%}, perception {pct(r.get('perception_accuracy'))}, "
-            f"{r.get('interactions')} labelled frames")
+            f"{r.get('interactions')} labelled frames ({puzzle_labels(r)})")
 
     deep_rows: dict[str, dict[str, Any]] = {}
     if deep:
@@ -436,7 +470,7 @@ def reproduce_mcts(
                 success = {b: r["success_rate"] for b, r in rows.items()}
                 reach = interactions_to_match(success, target)
                 largest = max(success)
-                deep_rows.setdefault(name, {})[algo] = {
+                deep_rows.setdefault(name, {})[algo] = label_row({
                     "success": {str(b): s for b, s in success.items()},
                     "interactions": {str(b): r["interactions"] for b, r in rows.items()},
                     "multiple_of_hybrid": {str(b): b / hybrid_n for b in success},
@@ -449,7 +483,7 @@ def reproduce_mcts(
                                    "interactions)" if reach is not None else
                                    f"never within the largest budget tried ({largest} steps, "
                                    f"{largest / hybrid_n:g}x the hybrid's interactions)"),
-                }
+                }, DEEP_LABELS)
 
     az: dict[str, Any] | None = None
     if cfg.get("alphazero"):
@@ -472,6 +506,10 @@ def reproduce_mcts(
 
 
 def _summary(cfg, quick, speed, puzzles, deep_rows, az, timings, machine) -> dict[str, Any]:
+    # labelled here, not in the stages, so that stages stored before the labels are labelled too
+    speed = label_row(speed, SEARCH_LABELS)
+    puzzles = {n: label_row(r, puzzle_labels(r)) for n, r in puzzles.items()}
+    az = None if az is None else label_row(az, ALPHAZERO_LABELS)
     games = speed["games"]
     targets: dict[str, Any] = {}
     for g, row in games.items():

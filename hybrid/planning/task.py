@@ -22,6 +22,11 @@ until the episode ends). The methods are here too: :class:`PerceiveAndSearch` (t
 a perception net trained on the labelled frames, then the exact solver of
 :func:`hybrid.planning.agents.make_agent`) and :class:`DeepRLPolicy` (stable-baselines3 PPO
 or DQN from pixels, :mod:`hybrid.neural.planning.rl_baselines`).
+
+Every method is labelled (:mod:`hybrid.planning.labels`): :class:`PerceiveAndSearch` is
+"rules given" and "labelled frames", the deep baselines "none (model-free)" and
+"environment steps"; :meth:`PlanningTask.method_labels` gives a registered method's labels
+to the evaluator's report, which shows them beside each task's methods.
 """
 
 from __future__ import annotations
@@ -37,6 +42,14 @@ from sklearn.exceptions import NotFittedError
 
 from hybrid.evaluate.protocols import MetricSpec
 from hybrid.planning.envs import PLANNING_ENVS, task_env
+from hybrid.planning.labels import (
+    DATA_NONE,
+    MODEL_FREE,
+    RULES_GIVEN_FRAMES,
+    RULES_NONE,
+    PlanningLabels,
+    method_labels,
+)
 from hybrid.tasks.envs.grid_env import episode_succeeded
 
 
@@ -212,6 +225,13 @@ class PlanningTask:
         """The task's configuration."""
         return {"name": self.name, "n_test": self.n_test, "max_steps": self.max_steps, "size": self.size}
 
+    @staticmethod
+    def method_labels(method: str) -> dict[str, str]:
+        """``{"rules", "data"}`` of a registered method (:func:`hybrid.planning.labels.method_labels`;
+        ``{}`` for a method without declared labels): the evaluator's report shows them per method."""
+        labels = method_labels(method)
+        return {} if labels is None else labels.as_dict()
+
     def train_env_kwargs(self) -> dict[str, Any]:
         """``gymnasium.make`` keyword arguments of the env methods learn on (generated instances)."""
         row = task_env(self.name)
@@ -299,9 +319,17 @@ class PerceiveAndSearch(BaseEstimator):
     Attributes (after ``fit``):
         perception_: the fitted net; agent_: the :class:`~hybrid.planning.agents.PlanningAgent`;
         interactions_: labelled frames used (``n``).
+        planning_labels: "rules given" and "labelled frames" (the fitted agent's own, once fitted).
     """
 
     family = "hybrid"
+
+    @property
+    def planning_labels(self) -> PlanningLabels:
+        """The fitted agent's labels (:attr:`~hybrid.planning.agents.PlanningAgent.planning_labels`); before
+        ``fit``, "rules given" and "labelled frames" (what ``fit`` trains its perception on)."""
+        agent = getattr(self, "agent_", None)
+        return RULES_GIVEN_FRAMES if agent is None else agent.planning_labels
 
     def __init__(self, seed: int = 0, device: str = "cpu", time_limit_s: float = 10.0,
                  perception: dict[str, Any] | None = None, progress: bool = False) -> None:
@@ -395,6 +423,8 @@ class DeepRLPolicy(BaseEstimator):
     """
 
     family = "deep"
+    #: Model-free: no rules, environment steps with reward (:data:`hybrid.planning.labels.MODEL_FREE`).
+    planning_labels = MODEL_FREE
 
     def __init__(self, algo: str = "ppo", seed: int = 0, device: str = "cpu", frame_size: int = 64,
                  algo_kwargs: dict[str, Any] | None = None) -> None:
@@ -463,6 +493,8 @@ class RandomPolicy(BaseEstimator):
     """
 
     family = "deep"
+    #: No rules, and nothing learned.
+    planning_labels = PlanningLabels(RULES_NONE, DATA_NONE)
 
     def __init__(self, num_actions: int, seed: int = 0) -> None:
         self.num_actions = num_actions

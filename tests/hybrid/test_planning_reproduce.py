@@ -56,8 +56,50 @@ def test_summary_holds_every_stage(tiny_run):
             assert "match_note" in d
     az = summary["alphazero"]
     assert az["games"] == 2 and az["wins"] + az["draws"] + az["losses"] == 2
+    assert (az["rules"], az["data"]) == ("rules given", "self-play games")
     assert 0.0 <= az["win_rate"] <= 1.0
     assert {"8-puzzle", "lights-out", "sokoban", "alphazero"} <= set(summary["targets"])
+
+
+def test_every_result_is_labelled(tiny_run):
+    out, summary, _ = tiny_run
+    on_disk = json.loads((out / "summary.json").read_text())
+    for name in ("8-puzzle", "lights-out", "sokoban"):
+        assert (on_disk["puzzles"][name]["rules"], on_disk["puzzles"][name]["data"]) == ("rules given",
+                                                                                        "labelled frames")
+        stage = json.loads((out / "stages" / f"puzzle_{name}.json").read_text())
+        assert "labelled frames" in json.dumps(stage)  # the benchmark itself labels its result
+    for puzzle in ("sokoban", "lights-out"):
+        for algo in ("ppo", "dqn"):
+            d = on_disk["deep"][puzzle][algo]
+            assert (d["rules"], d["data"]) == ("none (model-free)", "environment steps")
+    assert (on_disk["speed"]["rules"], on_disk["speed"]["data"]) == ("rules given", "none")
+    assert (on_disk["alphazero"]["rules"], on_disk["alphazero"]["data"]) == ("rules given", "self-play games")
+    table = (out / "mcts.md").read_text()
+    assert ("| puzzle | rules | data | instances | solved | perception (states read right) | labelled frames "
+            "| median s |") in table
+    assert "| puzzle | algorithm | rules | data | env steps | x hybrid's interactions | success | train s |" in table
+    assert "| sokoban | rules given | labelled frames | 2 |" in table
+    assert "| sokoban | hybrid | rules given | labelled frames | 10 labelled frames | 1 |" in table
+    assert "| sokoban | ppo | none (model-free) | environment steps | 10 |" in table
+    assert "Rules: rules given (PUCT search over Connect Four's rules); data: self-play games." in table
+
+
+def test_a_summary_stored_before_the_labels_is_labelled(tiny_run, tmp_path):
+    from hybrid.planning.reproduce import puzzle_labels
+    from hybrid.planning.reproduce_report import write_table
+
+    _, summary, _ = tiny_run
+    old = json.loads(json.dumps(summary))
+    for r in [old["speed"], old["alphazero"], *old["puzzles"].values(),
+              *(d for per in old["deep"].values() for d in per.values())]:
+        r.pop("rules"), r.pop("data")
+    assert str(puzzle_labels(old["puzzles"]["sokoban"])) == "rules given; labelled frames"
+    assert str(puzzle_labels({"interactions": 0})) == "rules given; none"
+    write_table(tmp_path / "mcts.md", old)
+    table = (tmp_path / "mcts.md").read_text()
+    assert "| sokoban | rules given | labelled frames | 2 |" in table
+    assert "| sokoban | dqn | none (model-free) | environment steps |" in table
 
 
 def test_report_files_are_written(tiny_run):
