@@ -170,6 +170,19 @@ def build_parser() -> argparse.ArgumentParser:
     mcts.add_argument("--out", default="results/mcts", help="output folder (default results/mcts)")
     mcts.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    lat = papers.add_parser("latplan", help="plans from pixels with rules learned from unlabelled transitions "
+                                            "(Latplan's protocol), rules given and PPO side by side")
+    lat.add_argument("--quick", action="store_true", help="small settings: two domains, minutes on 2 CPU cores")
+    lat.add_argument("--domains", default=None,
+                     help="comma-separated subset of 8-puzzle,lights-out,twisted-lights-out,blocksworld")
+    lat.add_argument("--no-ppo", action="store_true", help="skip the PPO baselines")
+    lat.add_argument("--ppo-multipliers", type=_positive_ints("--ppo-multipliers"), default=None,
+                     help="PPO's env steps as multiples of the learned model's transitions (default 1,10; --quick 1)")
+    lat.add_argument("--seed", type=_non_negative("--seed"), default=0, help="seed of every stage (default 0)")
+    lat.add_argument("--device", default="cpu", help="auto | cpu | cuda: where the networks train")
+    lat.add_argument("--out", default="results/latplan", help="output folder (default results/latplan)")
+    lat.add_argument("--no-progress", action="store_true", help="no progress bars")
+
     comp = papers.add_parser("compression", help="the deep baselines pruned, quantised, factorised, distilled: "
                                                  "measured against issue 17's targets (CPU)")
     comp.add_argument("--quick", action="store_true", help="small settings: seconds on 2 CPU cores")
@@ -342,6 +355,27 @@ def _cmd_reproduce_mcts(args) -> int:
     return 0
 
 
+def _cmd_reproduce_latplan(args) -> int:
+    from hybrid.evaluate.meter import resolve_device
+    from hybrid.planning.latplan_reproduce import reproduce_latplan
+
+    out = Path(args.out)
+    _check_writable(out)
+    try:
+        summary = reproduce_latplan(out, quick=args.quick, seed=args.seed, device=resolve_device(args.device),
+                                    progress=not args.no_progress, ppo=not args.no_ppo,
+                                    ppo_multipliers=args.ppo_multipliers,
+                                    domains=None if args.domains is None else args.domains.split(","))
+    except KeyboardInterrupt as exc:
+        print(f"hybrid: interrupted; finished stages are stored in {out / 'stages'}; "
+              "rerun the same command to resume", file=sys.stderr)
+        return exit_status(exc)
+    for name, t in summary["targets"].items():
+        print(f"{name:28s} {t['target']:8s} {'met' if t['met'] else 'NOT met'} ({t['value']:.0%})")
+    print(f"table: {out / 'latplan.md'}\nsummary: {out / 'summary.json'}")
+    return 0
+
+
 def _cmd_reproduce_overview(args) -> int:
     from hybrid.evaluate.meter import resolve_device
     from hybrid.overview_reproduce import reproduce_overview
@@ -421,6 +455,8 @@ def _cmd_reproduce(args) -> int:
         return _cmd_reproduce_mcts(args)
     if args.paper == "compression":
         return _cmd_reproduce_compression(args)
+    if args.paper == "latplan":
+        return _cmd_reproduce_latplan(args)
     if args.paper == "overview":
         return _cmd_reproduce_overview(args)
 

@@ -18,7 +18,13 @@
   (``8-puzzle``, ``lights-out``, ``sokoban``; x = labelled frames or environment steps,
   y = success rate) and methods (``perceive-plan``, ``ppo``, ``dqn``);
 - :mod:`hybrid.planning.reproduce` and :mod:`hybrid.planning.reproduce_report`: ``hybrid reproduce mcts``
-  (the run, then the tables and curves).
+  (the run, then the tables and curves);
+- :mod:`hybrid.planning.labels`: the two labels of every planning result (rules given / learned /
+  none; labelled frames / unlabelled transitions / environment steps / ...);
+- :mod:`hybrid.planning.learned`: :class:`~hybrid.planning.learned.LearnedRulesPlanner`, symbols and an
+  action model learned from unlabelled transitions (Latplan), searched without the env's rules;
+- :mod:`hybrid.planning.latplan` and :mod:`hybrid.planning.latplan_reproduce`: Latplan's protocol (domains,
+  instances at 7 and 14 optimal moves, found / valid / optimal) and ``hybrid reproduce latplan``.
 
 Nothing is imported here: each module pulls in torch, stable-baselines3 or OpenSpiel only when used.
 """
