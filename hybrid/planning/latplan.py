@@ -31,6 +31,7 @@ import numpy as np
 from hybrid.planning.envs import planning_env
 from hybrid.planning.labels import PlanningLabels
 from hybrid.planning.learned import execute_plan
+from hybrid.symbolic.planning.best_first import best_first_search, model_successors
 
 __all__ = [
     "LATPLAN_DOMAINS",
@@ -42,6 +43,7 @@ __all__ = [
     "latplan_instances",
     "learned_plans",
     "ppo_plans",
+    "reachable_states",
     "rules_given_plans",
     "score_plans",
     "symbol_purity",
@@ -64,6 +66,9 @@ class LatplanDomain:
         about: the pictures, in a few words.
         episode_steps: random steps per episode when collecting transitions.
         planner_kwargs: :class:`~hybrid.planning.learned.LearnedRulesPlanner` arguments for this domain.
+        level: a Sokoban level's text (standard format): the domain is that one level, whose
+            reachable states are enumerated (instances by exact distance, transitions by sampling them).
+        ppo: PPO can be run (its env starts from a given state).
     """
 
     key: str
@@ -73,16 +78,25 @@ class LatplanDomain:
     about: str
     episode_steps: int = 16
     planner_kwargs: tuple[tuple[str, Any], ...] = ()
+    level: str | None = None
+    ppo: bool = True
 
     @property
     def kwargs(self) -> dict[str, Any]:
-        """``env_kwargs`` as a dict."""
-        return dict(self.env_kwargs)
+        """``env_kwargs`` as a dict (with ``level`` when the domain is one Sokoban level)."""
+        return {**dict(self.env_kwargs), **({"level": self.level} if self.level else {})}
 
     def model(self) -> Any:
         """The true rules (a :class:`~hybrid.tasks.envs.model.TransitionModel`)."""
+        if self.level is not None:
+            from hybrid.tasks.envs.sokoban import SokobanModel
+
+            return SokobanModel.from_text(self.level)
         return planning_env(self.env_id).model(self.kwargs)
 
+
+#: A small Sokoban room (7 x 7, 2 boxes; 2,412 reachable states), made by this package's generator (seed 2).
+SOKOBAN_ROOM = "\n".join(["#######", "#   ###", "#  $@##", "#  .###", "#  $ ##", "#.   ##", "#######"])
 
 #: The domains, Latplan's budgets.
 LATPLAN_DOMAINS: tuple[LatplanDomain, ...] = (
@@ -93,7 +107,10 @@ LATPLAN_DOMAINS: tuple[LatplanDomain, ...] = (
                   "5x5 Lights Out under a swirl warp (strength 3): cells are no longer squares"),
     LatplanDomain("blocksworld", "hybrid/Blocksworld-v0", (("num_blocks", 4),), 20000,
                   "4 coloured blocks on 4 table places",
-                  planner_kwargs=(("preconditions", "constant"),)),
+                  planner_kwargs=(("preconditions", "observed"),)),
+    LatplanDomain("sokoban", "hybrid/Sokoban-v0", (("tile_size", 8),), 20000,
+                  "a 7x7 Sokoban room with 2 boxes (one level, as Latplan's; 2,412 states)",
+                  planner_kwargs=(("preconditions", "observed"),), level=SOKOBAN_ROOM, ppo=False),
 )
 
 
@@ -124,10 +141,62 @@ def training_transitions(domain: LatplanDomain, n: int | None = None, seed: int 
     Returns:
         A :class:`~hybrid.neural.planning.transitions.FrameTransitions` (frames, actions, next frames).
     """
-    from hybrid.neural.planning.transitions import collect_transitions
+    from hybrid.neural.planning.transitions import FrameTransitions, collect_transitions
 
-    return collect_transitions(domain.env_id, int(n or domain.transitions), seed=seed,
-                               steps_per_episode=domain.episode_steps, env_kwargs=domain.kwargs)
+    n = int(n or domain.transitions)
+    if domain.level is None:
+        return collect_transitions(domain.env_id, n, seed=seed, steps_per_episode=domain.episode_steps,
+                                   env_kwargs=domain.kwargs)
+    # one level: a uniformly drawn reachable state and a random legal move (Latplan's sampling)
+    model, rng = domain.model(), np.random.default_rng(seed)
+    states = [s for s in reachable_states(model) if not model.is_terminal(s)]
+    before, actions, after, ends = [], [], [], []
+    for k in rng.integers(len(states), size=n):
+        legal = model.legal_action_ids(states[k])
+        a = int(legal[int(rng.integers(len(legal)))])
+        t = model.step(states[k], a)
+        before.append(states[k])
+        actions.append(a)
+        after.append(t.state)
+        ends.append(t.done)
+    return FrameTransitions(domain_frames(domain, before), np.asarray(actions, dtype=np.int64),
+                            domain_frames(domain, after), np.asarray(ends, dtype=bool), [model] * n)
+
+
+def reachable_states(model: Any) -> list[Any]:
+    """Every state reachable from ``model.initial_state`` (breadth-first; terminal states are not expanded)."""
+    seen, frontier = {model.initial_state: None}, [model.initial_state]
+    while frontier:
+        nxt = []
+        for s in frontier:
+            if model.is_terminal(s):
+                continue
+            for a in model.legal_action_ids(s):
+                t = model.step(s, a).state
+                if t not in seen:
+                    seen[t] = None
+                    nxt.append(t)
+        frontier = nxt
+    return list(seen)
+
+
+def _distances_to(model: Any, states: list[Any], goal: Any) -> dict[Any, int]:
+    """Exact move counts from each of ``states`` to ``goal`` (breadth-first over the reversed moves)."""
+    back: dict[Any, list[Any]] = {s: [] for s in states}
+    for s in states:
+        if not model.is_terminal(s):
+            for a in model.legal_action_ids(s):
+                back[model.step(s, a).state].append(s)
+    dist, frontier = {goal: 0}, [goal]
+    while frontier:
+        nxt = []
+        for s in frontier:
+            for p in back[s]:
+                if p not in dist:
+                    dist[p] = dist[s] + 1
+                    nxt.append(p)
+        frontier = nxt
+    return dist
 
 
 @dataclass(frozen=True)
@@ -168,6 +237,21 @@ def latplan_instances(domain: LatplanDomain, per_length: int = 20, steps: tuple[
     row, model = planning_env(domain.env_id, need="solver"), domain.model()
     rng = np.random.default_rng(seed)
     out: list[Instance] = []
+    if domain.level is not None:  # one level: exact distances by enumeration, to the solved state with most starts
+        states = reachable_states(model)
+
+        def starts(goal: Any) -> tuple[int, str]:
+            dist = _distances_to(model, states, goal)
+            return min(sum(d == k for d in dist.values()) for k in steps), repr(goal)
+
+        goal = max((s for s in states if model.is_terminal(s)), key=starts)
+        dist = _distances_to(model, states, goal)
+        for k in steps:
+            at = sorted((s for s, d in dist.items() if d == k), key=repr)
+            if len(at) < per_length:
+                raise RuntimeError(f"{domain.key}: only {len(at)} states are {k} moves from the goal")
+            out += [Instance(at[int(i)], goal, k) for i in rng.choice(len(at), size=per_length, replace=False)]
+        return out
     for k in steps:
         chosen: set[Any] = set()
         for _ in range(max_tries):
@@ -267,21 +351,29 @@ def rules_given_plans(domain: LatplanDomain, instances: list[Instance], n_frames
     from hybrid.planning.perceive import read_grids, train_perception
 
     row, model = planning_env(domain.env_id, need="solver"), domain.model()
-    perception = train_perception(domain.env_id, n_frames, seed=seed, env_kwargs=domain.kwargs, device=device,
+    # perception never trains on the level it will read (Sokoban: generated levels, read cell by cell)
+    kwargs = {k: v for k, v in domain.kwargs.items() if k not in row.training_refuses}
+    perception = train_perception(domain.env_id, n_frames, seed=seed, env_kwargs=kwargs, device=device,
                                   cache_dir=cache_dir)
-    frames = domain_frames(domain, [i.start for i in instances])
+    frames = domain_frames(domain, [i.start for i in instances] + [i.goal for i in instances])
     grids = read_grids(perception, frames)
     plans, seconds, exact = [], [], 0
-    for inst, grid in zip(instances, grids, strict=True):
+    for k, inst in enumerate(instances):
+        grid, goal_grid = grids[k], grids[len(instances) + k]
         t0 = time.perf_counter()
         exact += int(np.array_equal(grid, model.to_grid(inst.start)))
         try:
             state = model.from_grid(grid)
+            goal = model.from_grid(goal_grid)
         except ValueError:
             plans.append(None)
             seconds.append(time.perf_counter() - t0)
             continue
-        found = row.solver(model, state, 10.0)
+        if domain.level is None:
+            found = row.solver(model, state, 10.0)
+        else:  # plan to the goal state the goal frame shows, not to any solved state
+            is_goal = goal.__eq__
+            found = best_first_search(state, model_successors(model, is_goal), is_goal, time_limit_s=10.0)
         seconds.append(time.perf_counter() - t0)
         plans.append(tuple(int(a) for a in found.actions) if found.solved else None)
     return plans, seconds, {"frames_read": exact / len(instances), "labelled_frames": n_frames}

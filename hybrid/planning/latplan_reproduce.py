@@ -15,7 +15,7 @@ soon as each finishes (rerun the same command to resume):
    labelled frames reads the start frame, the env's exact solver plans;
 3. ``ppo_<domain>_<steps>``: PPO from pixels (stable-baselines3, the ``rl`` extra) trained for
    the same number of env steps as the learned model's transitions, and 10x (``--ppo-multipliers``),
-   then run from each start.
+   then run from each start (not on Sokoban: its env cannot start from a given state).
 
 It writes ``summary.json`` and ``latplan.md``: one table, a row per domain and agent, with
 the labels (rules learned / given / none; unlabelled transitions / labelled frames /
@@ -104,7 +104,7 @@ def learned_stage(domain: LatplanDomain, cfg: dict[str, Any], seed: int, device:
     (out / "models").mkdir(parents=True, exist_ok=True)
     (out / "models" / f"{domain.key}.json").write_text(json.dumps(am.to_dict()))
     (out / "pddl").mkdir(parents=True, exist_ok=True)
-    pddl_domain, pddl_problem = planner.to_pddl(raw[0], domain=domain.key)
+    pddl_domain, pddl_problem = planner.to_pddl(raw[0], domain=f"learned-{domain.key}")
     (out / "pddl" / f"{domain.key}-domain.pddl").write_text(pddl_domain)
     (out / "pddl" / f"{domain.key}-problem.pddl").write_text(pddl_problem)
     shown = next((k for k, p in enumerate(plans) if p is not None), None)
@@ -232,7 +232,7 @@ def reproduce_latplan(
         g = row[GIVEN]
         log(f"{d.key} rules given ({g['labelled_frames']} labelled frames): valid {g['valid']:.0%}, optimal "
             f"{g['optimal']:.0%}")
-        if ppo:
+        if ppo and d.ppo:
             for m in cfg["ppo_multipliers"]:
                 budget = int(r["transitions"]) * int(m)
                 row[f"PPO {m}x"] = timed(f"ppo_{d.key}_{budget}", lambda d=d, b=budget: ppo_stage(d, cfg, b, seed,
