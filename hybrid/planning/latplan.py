@@ -338,15 +338,21 @@ def learned_plans(planner: Any, domain: LatplanDomain, instances: list[Instance]
 
 
 def rules_given_plans(domain: LatplanDomain, instances: list[Instance], n_frames: int = 500, seed: int = 0,
-                      device: str = "cpu", cache_dir: Any = None) -> tuple[list, list, dict[str, Any]]:
+                      device: str = "cpu", cache_dir: Any = None,
+                      held_out: int = 0) -> tuple[list, list, dict[str, Any]]:
     """Today's hybrid: perception trained on ``n_frames`` labelled frames reads the start frame, the exact solver plans.
 
     A start frame misread into an impossible state gives no plan; one misread into another
     state gives a plan that the true rules then judge.
 
+    Args:
+        held_out: also read this many frames of random states (``sample_state``) and report the
+            fraction read exactly (``held_out_frames_read``), the perception target's measure.
+
     Returns:
         ``(plans, seconds, info)``; ``info`` holds the perception's accuracy on the start
-        frames (``frames_read``: the fraction read exactly) and ``labelled_frames``.
+        frames (``frames_read``: the fraction read exactly), ``labelled_frames`` and, with
+        ``held_out``, ``held_out_frames_read``.
     """
     from hybrid.planning.perceive import read_grids, train_perception
 
@@ -376,7 +382,15 @@ def rules_given_plans(domain: LatplanDomain, instances: list[Instance], n_frames
             found = best_first_search(state, model_successors(model, is_goal), is_goal, time_limit_s=10.0)
         seconds.append(time.perf_counter() - t0)
         plans.append(tuple(int(a) for a in found.actions) if found.solved else None)
-    return plans, seconds, {"frames_read": exact / len(instances), "labelled_frames": n_frames}
+    info = {"frames_read": exact / len(instances), "labelled_frames": n_frames}
+    if held_out and hasattr(model, "sample_state"):
+        rng = np.random.default_rng(seed + 7)
+        states = [model.sample_state(rng) for _ in range(held_out)]
+        read = read_grids(perception, domain_frames(domain, states))
+        info["held_out_frames_read"] = float(np.mean([np.array_equal(g, model.to_grid(s))
+                                                      for g, s in zip(read, states, strict=True)]))
+        info["held_out"] = held_out
+    return plans, seconds, info
 
 
 def ppo_plans(domain: LatplanDomain, instances: list[Instance], budget: int, seed: int = 0, device: str = "cpu",
