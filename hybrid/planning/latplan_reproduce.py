@@ -221,6 +221,8 @@ def reproduce_latplan(
     common = {k: cfg[k] for k in ("per_length", "transitions", "epochs", "time_limit_s")}
     for d in chosen:
         row: dict[str, Any] = {}
+        # a stage is read back only for the same domain definition (pictures, budget, planner settings)
+        common = {**common, "domain": [d.env_id, sorted(d.kwargs.items()), d.transitions, list(d.planner_kwargs)]}
         row[LEARNED] = timed(f"learned_{d.key}", lambda d=d: learned_stage(d, cfg, seed, device, progress, out),
                                      common)
         r = row[LEARNED]
@@ -229,7 +231,7 @@ def reproduce_latplan(
         row[GIVEN] = timed(f"given_{d.key}", lambda d=d: given_stage(d, cfg, seed, device,
                                                                              str(out / "perception_cache")),
                                    {"per_length": cfg["per_length"], "given_frames": cfg["given_frames"],
-                                    "held_out": cfg.get("held_out", 0)})
+                                    "held_out": cfg.get("held_out", 0), "domain": common["domain"]})
         g = row[GIVEN]
         log(f"{d.key} rules given ({g['labelled_frames']} labelled frames): valid {g['valid']:.0%}, optimal "
             f"{g['optimal']:.0%}, held-out frames read {g.get('held_out_frames_read', float('nan')):.2%}")
@@ -238,7 +240,7 @@ def reproduce_latplan(
                 budget = int(r["transitions"]) * int(m)
                 row[f"PPO {m}x"] = timed(f"ppo_{d.key}_{budget}", lambda d=d, b=budget: ppo_stage(d, cfg, b, seed,
                                                                                                    device),
-                                         {"per_length": cfg["per_length"]})
+                                         {"per_length": cfg["per_length"], "domain": common["domain"]})
                 log(f"{d.key} PPO {budget} steps: valid {row[f'PPO {m}x']['valid']:.0%}")
         results[d.key] = row
 
