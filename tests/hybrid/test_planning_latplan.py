@@ -103,3 +103,17 @@ def test_reproduce_writes_the_labelled_table_and_resumes(tmp_path):
     again = reproduce_latplan(tmp_path, settings=settings, ppo=False, progress=False, log=logs.append)
     assert again["stages_computed"] == [] and again["results"] == json.loads(json.dumps(summary["results"]))
     assert np.isfinite(row[LEARNED]["train_seconds"])
+
+
+def test_ppo_plans_are_what_the_policy_did_from_each_start():
+    pytest.importorskip("stable_baselines3")
+    from hybrid.planning.latplan import ppo_plans
+
+    domain = latplan_domain("lights-out")
+    instances = latplan_instances(domain, per_length=1, steps=(1, 2), seed=0)
+    plans, seconds, info = ppo_plans(domain, instances, budget=64, seed=0, max_steps=5)
+    assert info["env_steps"] == 64 and len(plans) == len(seconds) == 2
+    model = domain.model()
+    for inst, p in zip(instances, plans, strict=True):
+        # a plan is kept only when the policy reached the goal within the step limit, and it replays there
+        assert p is None or execute_plan(model, inst.start, inst.goal, p).valid
