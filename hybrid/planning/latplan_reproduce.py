@@ -44,11 +44,13 @@ from hybrid.planning.latplan import (
     latplan_instances,
     learned_plans,
     ppo_plans,
+    reachable_states,
     rules_given_plans,
     score_plans,
     symbol_purity,
     training_transitions,
 )
+from hybrid.planning.learned import execute_plan
 
 __all__ = ["reproduce_latplan", "write_latplan_table"]
 
@@ -85,7 +87,8 @@ def learned_stage(domain: LatplanDomain, cfg: dict[str, Any], seed: int, device:
     model = domain.model()
     # epochs: about 75,000 transitions' worth of steps (15 passes over 5,000; 5 over 20,000), at least 5
     epochs = int(cfg["epochs"] or max(5, math.ceil(75_000 / n)))
-    planner = LearnedRulesPlanner((model.rows, model.cols), epochs=epochs, seed=seed, device=device,
+    board = model.to_grid(model.goal_state if domain.level is None else model.initial_state).shape
+    planner = LearnedRulesPlanner(board, epochs=epochs, seed=seed, device=device,
                                   progress=progress, time_limit_s=float(cfg["time_limit_s"]),
                                   **dict(domain.planner_kwargs))
     planner.fit(data.frames, data.actions, data.next_frames, model.num_actions)
@@ -94,7 +97,12 @@ def learned_stage(domain: LatplanDomain, cfg: dict[str, Any], seed: int, device:
     am = planner.model_
     symbols = [len(np.unique(planner.encode(data.frames[:2000])[:, s])) for s in range(am.num_slots)]
     rng = np.random.default_rng(seed + 2)
-    purity = symbol_purity(planner, domain, [model.sample_state(rng) for _ in range(500)])
+    if domain.level is None:
+        probe = [model.sample_state(rng) for _ in range(500)]
+    else:
+        states = reachable_states(model)
+        probe = [states[int(i)] for i in rng.choice(len(states), size=min(500, len(states)), replace=False)]
+    purity = symbol_purity(planner, domain, probe)
     result = score_plans(domain, instances, plans, seconds, RULES_LEARNED_TRANSITIONS, transitions=n, epochs=epochs,
                          train_seconds=planner.fit_seconds_, collect_seconds=collect_seconds,
                          grounded_actions=len(am.actions), noop_transitions=am.noops,
@@ -107,7 +115,11 @@ def learned_stage(domain: LatplanDomain, cfg: dict[str, Any], seed: int, device:
     pddl_domain, pddl_problem = planner.to_pddl(raw[0], domain=f"learned-{domain.key}")
     (out / "pddl" / f"{domain.key}-domain.pddl").write_text(pddl_domain)
     (out / "pddl" / f"{domain.key}-problem.pddl").write_text(pddl_problem)
-    shown = next((k for k, p in enumerate(plans) if p is not None), None)
+    # the figure: a valid plan of the longest instances if there is one, else any plan found
+    valid = [k for k, p in enumerate(plans) if p is not None and execute_plan(model, instances[k].start,
+                                                                              instances[k].goal, p).valid]
+    longest = [k for k in valid if instances[k].optimal == max(i.optimal for i in instances)]
+    shown = (longest or valid or [k for k, p in enumerate(plans) if p is not None] or [None])[0]
     if shown is not None:
         _plan_figure(out / f"plan_{domain.key}.png", planner, domain, instances[shown], raw[shown])
     return result
