@@ -117,3 +117,13 @@ def test_ppo_plans_are_what_the_policy_did_from_each_start():
     for inst, p in zip(instances, plans, strict=True):
         # a plan is kept only when the policy reached the goal within the step limit, and it replays there
         assert p is None or execute_plan(model, inst.start, inst.goal, p).valid
+
+
+def test_reproduce_runs_the_sokoban_room_without_ppo(tmp_path):
+    settings = {"domains": ["sokoban"], "per_length": 1, "transitions": 200, "epochs": 1, "given_frames": 20,
+                "held_out": 0, "ppo_multipliers": [1], "time_limit_s": 1.0}
+    summary = reproduce_latplan(tmp_path, settings=settings, ppo=True, progress=False, log=lambda _: None)
+    row = summary["results"]["sokoban"]
+    assert set(row) == {LEARNED, GIVEN}  # PPO needs an env that starts from a given state
+    assert row[LEARNED]["instances"] == 2 and row[LEARNED]["merged_symbols"] >= 0
+    assert "| sokoban | learned action model + search | rules learned |" in (tmp_path / "latplan.md").read_text()
