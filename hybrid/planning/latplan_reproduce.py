@@ -230,7 +230,8 @@ def reproduce_latplan(
         return result
 
     results: dict[str, dict[str, Any]] = {}
-    common = {k: cfg[k] for k in ("per_length", "transitions", "epochs", "time_limit_s")}
+    # "symbols": the encoder's symbol rules (same-drawing symbols merged), so older learned stages are not read back
+    common = {**{k: cfg[k] for k in ("per_length", "transitions", "epochs", "time_limit_s")}, "symbols": "merged"}
     for d in chosen:
         row: dict[str, Any] = {}
         # a stage is read back only for the same domain definition (pictures, budget, planner settings)

@@ -154,6 +154,8 @@ class DiscreteStateEncoder:
             sampling; smaller: closer to the argmax, which the decoder then learns to draw from).
         transition_weight: weight of the transition-consistency terms (0: a plain discrete autoencoder).
         prior_weight: weight of the KL of each slot's posterior to the uniform distribution (Latplan's prior).
+        merge_tol: after training, symbols of a slot whose drawings of the slot's cell differ by less
+            than this (mean absolute difference, pixels in [0, 1]) become one symbol (0: never merge).
         max_seconds: stop training after this many seconds (None: no limit).
         seed: seeds the initialisation, the batches and the Gumbel noise.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -163,7 +165,8 @@ class DiscreteStateEncoder:
         net_: the trained :class:`SlotAutoencoder` (eval mode); ``device_``: where it lives.
         frame_shape_: ``(H, W)`` of the training frames; ``num_actions_``: actions seen by the predictor.
         history_: per epoch, the mean reconstruction and transition losses.
-        fit_seconds_: training wall time; ``transitions_``: training transitions.
+        fit_seconds_: training wall time; ``transitions_``: training transitions;
+        canonical_: int ``(L, K)``, the symbol each raw symbol is read as after merging.
     """
 
     def __init__(
@@ -179,6 +182,7 @@ class DiscreteStateEncoder:
         noise: float = 0.3,
         transition_weight: float = 0.1,
         prior_weight: float = 1.0,
+        merge_tol: float = 0.03,
         max_seconds: float | None = None,
         seed: int = 0,
         device: str = "auto",
@@ -199,6 +203,9 @@ class DiscreteStateEncoder:
         if not noise >= 0:
             raise ValueError(f"noise must be >= 0, got {noise!r}")
         self.noise = float(noise)
+        if not merge_tol >= 0:
+            raise ValueError(f"merge_tol must be >= 0, got {merge_tol!r}")
+        self.merge_tol = float(merge_tol)
         if not prior_weight >= 0:
             raise ValueError(f"prior_weight must be >= 0, got {prior_weight!r}")
         self.prior_weight = float(prior_weight)
@@ -312,9 +319,50 @@ class DiscreteStateEncoder:
             if self.max_seconds is not None and time.perf_counter() - t0 > self.max_seconds:
                 break
         self.net_ = net.eval()
+        self.canonical_ = np.arange(self.categories)[None].repeat(self.grid[0] * self.grid[1], 0)
+        self.canonical_ = self._canonical_symbols(frames[: min(len(frames), 2000)])
         self.fit_seconds_ = time.perf_counter() - t0
         self.transitions_ = n
         return self
+
+    @torch.no_grad()
+    def _canonical_symbols(self, frames: np.ndarray) -> np.ndarray:
+        """``(L, K)``: each symbol's representative, merging symbols of a slot whose drawings of its cell agree.
+
+        An encoder may give one picture of a cell two symbols (it saw a neighbour through its
+        margin); two symbols are the same symbol when the decoder draws the slot's own cell
+        alike for both (mean absolute difference below ``merge_tol``, pixels in [0, 1]).
+        Merging them keeps a move's effect on the cells it changes, so that the action model
+        is not split by what the neighbours show.
+        """
+        z = self.encode(frames)
+        base = torch.as_tensor(z[0], device=self.device_)
+        (h, w), (rows, cols) = self.net_.cell, self.grid
+        out = np.arange(self.categories)[None].repeat(rows * cols, 0)
+        for slot in range(rows * cols):
+            used = np.unique(z[:, slot])
+            if len(used) < 2:
+                continue
+            latents = base.repeat(len(used), 1)
+            latents[:, slot] = torch.as_tensor(used, device=self.device_)
+            drawn = self.net_.decode(F.one_hot(latents, self.categories).float())
+            r, c = divmod(slot, cols)
+            cell = drawn[:, :, r * h : (r + 1) * h, c * w : (c + 1) * w].flatten(1)
+            gap = (cell[:, None] - cell[None]).abs().mean(-1).cpu().numpy()
+            parent = list(range(len(used)))
+
+            def find(i: int, parent: list[int] = parent) -> int:
+                while parent[i] != i:
+                    i = parent[i]
+                return i
+
+            for i in range(len(used)):
+                for j in range(i + 1, len(used)):
+                    if gap[i, j] < self.merge_tol:
+                        parent[find(j)] = find(i)
+            for i, v in enumerate(used):
+                out[slot, v] = used[find(i)]
+        return out
 
     # ------------------------------------------------------------------ use
 
@@ -336,7 +384,8 @@ class DiscreteStateEncoder:
             self.net_.logits(self._tensor(frames[i : i + batch_size])).argmax(-1).cpu()
             for i in range(0, len(frames), batch_size)
         ]
-        return torch.cat(out).numpy().astype(np.int64)
+        z = torch.cat(out).numpy().astype(np.int64)
+        return np.take_along_axis(self.canonical_.T, z, axis=0) if z.size else z
 
     @torch.no_grad()
     def decode(self, states: Any) -> np.ndarray:
