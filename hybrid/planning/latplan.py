@@ -69,6 +69,7 @@ class LatplanDomain:
         level: a Sokoban level's text (standard format): the domain is that one level, whose
             reachable states are enumerated (instances by exact distance, transitions by sampling them).
         ppo: PPO can be run (its env starts from a given state).
+        steps: the instances' optimal lengths (Latplan's 7 and 14, unless the domain has no state that far).
     """
 
     key: str
@@ -80,6 +81,7 @@ class LatplanDomain:
     planner_kwargs: tuple[tuple[str, Any], ...] = ()
     level: str | None = None
     ppo: bool = True
+    steps: tuple[int, ...] = (7, 14)
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -105,9 +107,10 @@ LATPLAN_DOMAINS: tuple[LatplanDomain, ...] = (
     LatplanDomain("lights-out", "hybrid/LightsOut-v0", (("size", 5),), 5000, "5x5 Lights Out"),
     LatplanDomain("twisted-lights-out", "hybrid/TwistedLightsOut-v0", (("size", 5),), 5000,
                   "5x5 Lights Out under a swirl warp (strength 3): cells are no longer squares"),
+    # with 4 blocks no state is 14 moves from the goal (the farthest are 9 away): 7 and 9
     LatplanDomain("blocksworld", "hybrid/Blocksworld-v0", (("num_blocks", 4),), 20000,
                   "4 coloured blocks on 4 table places",
-                  planner_kwargs=(("preconditions", "observed"),)),
+                  planner_kwargs=(("preconditions", "observed"),), steps=(7, 9)),
     LatplanDomain("sokoban", "hybrid/Sokoban-v0", (("tile_size", 8),), 20000,
                   "a 7x7 Sokoban room with 2 boxes (one level, as Latplan's; 2,412 states)",
                   planner_kwargs=(("preconditions", "observed"),), level=SOKOBAN_ROOM, ppo=False),
@@ -220,9 +223,11 @@ def _walk(model: Any, rng: np.random.Generator, moves: int) -> Any:
     return model.sample_state(rng, presses=moves)  # Lights Out: distinct presses
 
 
-def latplan_instances(domain: LatplanDomain, per_length: int = 20, steps: tuple[int, ...] = LATPLAN_STEPS,
+def latplan_instances(domain: LatplanDomain, per_length: int = 20, steps: tuple[int, ...] | None = None,
                       seed: int = 0, max_tries: int = 20000) -> list[Instance]:
     """Draw ``per_length`` instances at each optimal length of ``steps`` (Latplan: 20 at 7 and 20 at 14).
+
+    ``steps`` defaults to the domain's (:attr:`LatplanDomain.steps`).
 
     Starts are random walks from the goal, a little longer than the length wanted, kept
     when the exact solver's optimum is exactly that length (and not drawn twice).
@@ -230,6 +235,7 @@ def latplan_instances(domain: LatplanDomain, per_length: int = 20, steps: tuple[
     Raises:
         ValueError: naming ``per_length`` or ``steps``; RuntimeError when ``max_tries`` walks do not suffice.
     """
+    steps = domain.steps if steps is None else steps
     if isinstance(per_length, bool) or not isinstance(per_length, int) or per_length < 1:
         raise ValueError(f"per_length must be an int >= 1, got {per_length!r}")
     if not steps or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in steps):
