@@ -107,10 +107,10 @@ LATPLAN_DOMAINS: tuple[LatplanDomain, ...] = (
     LatplanDomain("lights-out", "hybrid/LightsOut-v0", (("size", 5),), 5000, "5x5 Lights Out"),
     LatplanDomain("twisted-lights-out", "hybrid/TwistedLightsOut-v0", (("size", 5),), 5000,
                   "5x5 Lights Out under a swirl warp (strength 3): cells are no longer squares"),
-    # with 4 blocks no state is 14 moves from the goal (the farthest are 9 away): 7 and 9
+    # with 4 blocks no state is 14 moves from the goal: of the 839 others, 123 are 7 away, 23 are 8, 1 is 9
     LatplanDomain("blocksworld", "hybrid/Blocksworld-v0", (("num_blocks", 4),), 20000,
                   "4 coloured blocks on 4 table places",
-                  planner_kwargs=(("preconditions", "observed"),), steps=(7, 9)),
+                  planner_kwargs=(("preconditions", "observed"),), steps=(7, 8)),
     LatplanDomain("sokoban", "hybrid/Sokoban-v0", (("tile_size", 8),), 20000,
                   "a 7x7 Sokoban room with 2 boxes (one level, as Latplan's; 2,412 states)",
                   planner_kwargs=(("preconditions", "observed"),), level=SOKOBAN_ROOM, ppo=False),

@@ -286,9 +286,9 @@ def write_latplan_table(path: Path, summary: dict[str, Any]) -> None:
     lines = [
         "# Planning from pixels on Latplan's protocol",
         "",
-        "Per domain, instances at 7 and 14 optimal moves from the goal (Blocksworld with 4 blocks: 7 and 9, none",
-        "is farther); a plan is *valid* when it reaches the goal in the true rules from the true start, *optimal*",
-        "when it is also of optimal length.",
+        "Per domain, instances at 7 and 14 optimal moves from the goal (Blocksworld with 4 blocks: 7 and 8, as",
+        "only 1 state is farther); a plan is *valid* when it reaches the goal in the true rules from the true",
+        "start, *optimal* when it is also of optimal length.",
         "",
         "| domain | agent | rules | data | used | found | valid | optimal | valid, shorter | valid, longer | s per "
         "instance (mean / max) |",
