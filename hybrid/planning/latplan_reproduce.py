@@ -234,8 +234,9 @@ def reproduce_latplan(
     common = {**{k: cfg[k] for k in ("per_length", "transitions", "epochs", "time_limit_s")}, "symbols": "merged"}
     for d in chosen:
         row: dict[str, Any] = {}
-        # a stage is read back only for the same domain definition (pictures, budget, planner settings)
-        common = {**common, "domain": [d.env_id, sorted(d.kwargs.items()), d.transitions, list(d.planner_kwargs)]}
+        # a stage is read back only for the same domain definition (pictures, budget, planner settings, lengths)
+        common = {**common, "domain": [d.env_id, sorted(d.kwargs.items()), d.transitions, list(d.planner_kwargs),
+                                       list(d.steps)]}
         row[LEARNED] = timed(f"learned_{d.key}", lambda d=d: learned_stage(d, cfg, seed, device, progress, out),
                                      common)
         r = row[LEARNED]
